@@ -1,0 +1,74 @@
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <cmocka.h>
+
+#include "macro.h"
+#include "spawn.h"
+
+#include <string.h>
+#include <sys/wait.h>
+#include <time.h>
+
+static void test_capture_stdout_stderr_status(void **state)
+{
+    const char *argv[] = {"sh", "-c", "echo out; echo err >&2; exit 3", NULL};
+    _cleanup_free_ char *out = NULL, *err = NULL;
+    int status;
+    assert_int_equal(run_capture(argv, &out, &err, 10000, &status), 0);
+    assert_string_equal(out, "out\n");
+    assert_string_equal(err, "err\n");
+    assert_int_equal(wait_status_to_exit_code(status), 3);
+}
+
+static void test_capture_large_output(void **state)
+{
+    const char *argv[] = {"sh", "-c", "i=0; while [ $i -lt 20000 ]; do echo 0123456789; i=$((i+1)); done", NULL};
+    _cleanup_free_ char *out = NULL;
+    int status;
+    assert_int_equal(run_capture(argv, &out, NULL, 30000, &status), 0);
+    assert_int_equal(strlen(out), 20000 * 11);
+    assert_int_equal(wait_status_to_exit_code(status), 0);
+}
+
+static void test_missing_program(void **state)
+{
+    const char *argv[] = {"kig-definitely-not-a-program", NULL};
+    int status;
+    assert_int_equal(run_capture(argv, NULL, NULL, 1000, &status), -ENOENT);
+}
+
+static void test_timeout_kills_tree(void **state)
+{
+    /* A grandchild keeps the pipe open: the timeout must still return promptly. */
+    const char *argv[] = {"sh", "-c", "sleep 30 & sleep 30", NULL};
+    struct timespec a, b;
+    clock_gettime(CLOCK_MONOTONIC, &a);
+    int status;
+    _cleanup_free_ char *out = NULL;
+    assert_int_equal(run_capture(argv, &out, NULL, 300, &status), -ETIMEDOUT);
+    clock_gettime(CLOCK_MONOTONIC, &b);
+    assert_true(b.tv_sec - a.tv_sec < 10);
+    assert_true(WIFSIGNALED(status));
+}
+
+static void test_signal_exit_code(void **state)
+{
+    const char *argv[] = {"sh", "-c", "kill -TERM $$", NULL};
+    int status;
+    assert_int_equal(run_capture(argv, NULL, NULL, 5000, &status), 0);
+    assert_int_equal(wait_status_to_exit_code(status), 128 + 15);
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_capture_stdout_stderr_status),
+        cmocka_unit_test(test_capture_large_output),
+        cmocka_unit_test(test_missing_program),
+        cmocka_unit_test(test_timeout_kills_tree),
+        cmocka_unit_test(test_signal_exit_code),
+    };
+    return cmocka_run_group_tests(tests, NULL, NULL);
+}
