@@ -1,0 +1,105 @@
+# Helpers for kig's integration tests (sourced by tests/runsc/test-*.sh).
+#
+# A test script calls `check NAME COMMAND...` or the assert_* functions for each assertion, and ends with
+# `finish`, which prints "N passed, N failed" and exits non-zero if anything failed.
+# Paths: $KIG (the kig binary), $KIG_BUILD_DIR, $KIG_SOURCE_DIR, $BED (the gVisor test bed).
+
+set -uo pipefail
+
+KIG_SOURCE_DIR=${KIG_SOURCE_DIR:-$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)}
+KIG_BUILD_DIR=${KIG_BUILD_DIR:-$KIG_SOURCE_DIR/build}
+KIG=${KIG:-$KIG_BUILD_DIR/src/kig/kig}
+BED=${BED:-$KIG_SOURCE_DIR/tests/runsc/bed}
+export KIG KIG_BUILD_DIR KIG_SOURCE_DIR BED
+
+_passed=0
+_failed=0
+_test_name=$(basename "$0" .sh)
+
+_report() {
+    if [ "$1" = ok ]; then
+        _passed=$((_passed + 1))
+        echo "ok - $2"
+    else
+        _failed=$((_failed + 1))
+        echo "not ok - $2"
+        [ -n "${3:-}" ] && printf '#   %s\n' "$3" | head -n 40
+    fi
+}
+
+# check NAME CMD...: passes when CMD exits 0; its output is shown only on failure.
+check() {
+    local name=$1 out
+    shift
+    if out=$("$@" 2>&1); then
+        _report ok "$name"
+    else
+        _report fail "$name" "exit $?: $out"
+    fi
+}
+
+# check_fails NAME CMD...: passes when CMD exits non-zero.
+check_fails() {
+    local name=$1 out
+    shift
+    if out=$("$@" 2>&1); then
+        _report fail "$name" "expected failure, got exit 0: $out"
+    else
+        _report ok "$name"
+    fi
+}
+
+assert_eq() { # NAME EXPECTED ACTUAL
+    if [ "$2" = "$3" ]; then _report ok "$1"; else _report fail "$1" "expected '$2', got '$3'"; fi
+}
+
+assert_contains() { # NAME HAYSTACK NEEDLE
+    case "$2" in
+    *"$3"*) _report ok "$1" ;;
+    *) _report fail "$1" "'$3' not found in: $2" ;;
+    esac
+}
+
+assert_not_contains() { # NAME HAYSTACK NEEDLE
+    case "$2" in
+    *"$3"*) _report fail "$1" "'$3' unexpectedly found in: $2" ;;
+    *) _report ok "$1" ;;
+    esac
+}
+
+# json_get FILE_OR_- PYTHON_EXPR: evaluates EXPR with the parsed document bound to `d` and prints the result
+# (lists/dicts as JSON, booleans as true/false).
+json_get() {
+    local src=$1 expr=$2
+    python3 -c '
+import json, sys
+src, expr = sys.argv[1], sys.argv[2]
+d = json.load(sys.stdin if src == "-" else open(src))
+v = eval(expr, {"d": d})
+if isinstance(v, bool): print("true" if v else "false")
+elif isinstance(v, (list, dict)): print(json.dumps(v))
+elif v is None: print("null")
+else: print(v)
+' "$src" "$expr"
+}
+
+# in_bed [--net] [--timeout S] -- CMD...: runs CMD inside gVisor through the test bed.
+in_bed() {
+    "$BED" "$@"
+}
+
+# The mount table and kig-related processes, to prove a run left nothing behind.
+mount_snapshot() { awk '{print $5, $9}' /proc/self/mountinfo | sort; }
+kig_processes() { ps -eo pid=,comm= | awk '$2 ~ /^(kig|etcd|kube-|containerd|kubelet|runc|crun)/ {print}' || true; }
+
+require_root() {
+    if [ "$(id -u)" != 0 ]; then
+        echo "# $_test_name needs root"
+        exit 77
+    fi
+}
+
+finish() {
+    echo "$_test_name: $_passed passed, $_failed failed"
+    [ "$_failed" = 0 ]
+}
