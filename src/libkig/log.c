@@ -43,7 +43,7 @@ static const char *level_prefix(enum log_level level)
     return "";
 }
 
-static void log_va(enum log_level level, int err, const char *fmt, va_list ap)
+_printf_(3, 0) static void log_va(enum log_level level, int err, const char *fmt, va_list ap)
 {
     if (level > max_level)
         return;

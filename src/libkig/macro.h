@@ -7,11 +7,11 @@
 #include <stdlib.h>
 #include <unistd.h>
 
-#define ARRAY_SIZE(a) (sizeof(a) / sizeof((a)[0]))
-#define _cleanup_(f)  __attribute__((cleanup(f)))
-#define _unused_      __attribute__((unused))
+#define ARRAY_SIZE(a)  (sizeof(a) / sizeof((a)[0]))
+#define _cleanup_(f)   __attribute__((cleanup(f)))
+#define _unused_       __attribute__((unused))
 #define _printf_(a, b) __attribute__((format(printf, a, b)))
-#define _noreturn_    __attribute__((noreturn))
+#define _noreturn_     __attribute__((noreturn))
 
 static inline void freep(void *p)
 {
@@ -40,7 +40,7 @@ static inline void fclosep(FILE **f)
 /* Hand ownership out of a cleanup variable: the variable is reset so its cleanup does nothing. */
 #define TAKE_PTR(p)                                                                                          \
     ({                                                                                                       \
-        __typeof__(p) _tmp = (p);                                                                           \
+        __typeof__(p) _tmp = (p);                                                                            \
         (p) = NULL;                                                                                          \
         _tmp;                                                                                                \
     })

@@ -8,14 +8,14 @@
 #define SPAWN_DEVNULL (-2)
 
 struct spawn_options {
-    const char *const *argv;   /* argv[0] is looked up in PATH when it has no slash */
-    const char *const *envp;   /* NULL: inherit the environment */
-    const char *cwd;           /* NULL: inherit */
-    int stdin_fd;              /* an fd, SPAWN_INHERIT or SPAWN_DEVNULL */
+    const char *const *argv; /* argv[0] is looked up in PATH when it has no slash */
+    const char *const *envp; /* NULL: inherit the environment */
+    const char *cwd;         /* NULL: inherit */
+    int stdin_fd;            /* an fd, SPAWN_INHERIT or SPAWN_DEVNULL */
     int stdout_fd;
     int stderr_fd;
-    bool new_session;          /* setsid(): own process group, no controlling terminal */
-    bool die_with_parent;      /* PR_SET_PDEATHSIG SIGKILL */
+    bool new_session;     /* setsid(): own process group, no controlling terminal */
+    bool die_with_parent; /* PR_SET_PDEATHSIG SIGKILL */
 };
 
 /* Forks and execs. Fails with the exec's errno (e.g. -ENOENT) if the program could not be started. */

@@ -1,8 +1,8 @@
+#include <cmocka.h>
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
 #include <stdint.h>
-#include <cmocka.h>
 
 #include "macro.h"
 #include "spawn.h"
@@ -24,7 +24,8 @@ static void test_capture_stdout_stderr_status(void **state)
 
 static void test_capture_large_output(void **state)
 {
-    const char *argv[] = {"sh", "-c", "i=0; while [ $i -lt 20000 ]; do echo 0123456789; i=$((i+1)); done", NULL};
+    const char *argv[] = {"sh", "-c", "i=0; while [ $i -lt 20000 ]; do echo 0123456789; i=$((i+1)); done",
+                          NULL};
     _cleanup_free_ char *out = NULL;
     int status;
     assert_int_equal(run_capture(argv, &out, NULL, 30000, &status), 0);
