@@ -1,8 +1,11 @@
-#include <cmocka.h>
+/* cmocka.h needs these headers before it. */
+/* clang-format off */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <cmocka.h>
+/* clang-format on */
 
 #include "fileutil.h"
 #include "macro.h"
