@@ -4,6 +4,7 @@
 
 static const struct cni_strategy *const strategies[] = {
     &cni_strategy_host,
+    &cni_strategy_loopback,
 };
 
 const struct cni_strategy *cni_strategy_find(const char *name)

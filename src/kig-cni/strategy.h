@@ -17,3 +17,4 @@ struct cni_strategy {
 const struct cni_strategy *cni_strategy_find(const char *name);
 
 extern const struct cni_strategy cni_strategy_host;
+extern const struct cni_strategy cni_strategy_loopback;

@@ -33,5 +33,13 @@ case "$?:$out" in 1:*'"code":6'*) ok "garbage stdin is error 6" ;; *) bad "garba
 err=$("$plugin" </dev/null 2>&1 >/dev/null)
 case "$?:$err" in 1:*CNI_COMMAND*) ok "no CNI_COMMAND: one-line error" ;; *) bad "no CNI_COMMAND" "$err" ;; esac
 
-echo "kig-cni: $(( 7 - fails )) passed, $fails failed"
+dir=$(mktemp -d)
+ln -s "$(readlink -f "$plugin")" "$dir/loopback"
+out=$(echo '{"cniVersion":"0.4.0","name":"cni-loopback","type":"loopback"}' |
+    CNI_COMMAND=ADD CNI_CONTAINERID=c1 CNI_NETNS=/proc/1/ns/net CNI_IFNAME=lo "$dir/loopback")
+case "$?:$out" in 0:*'"name":"lo"'*'"address":"127.0.0.1/8"'*'"version":"4"'*) ok "installed as loopback, answers for lo" ;;
+*) bad "loopback" "$out" ;; esac
+rm -rf "$dir"
+
+echo "kig-cni: $(( 8 - fails )) passed, $fails failed"
 [ "$fails" = 0 ]
