@@ -8,6 +8,8 @@ set -euo pipefail
 
 KIG_CACHE=${KIG_CACHE:-/var/cache/kig}
 K8S_VERSION=1.20.2
+# Bump when the build recipe changes what the binaries do: a cache made by an older recipe is rebuilt.
+RECIPE=2
 DEST="$KIG_CACHE/kubernetes-$K8S_VERSION"
 BINS=(kube-apiserver kube-controller-manager kube-scheduler kubelet kube-proxy)
 
@@ -16,6 +18,7 @@ die() { printf 'build-kubernetes: error: %s\n' "$*" >&2; exit 1; }
 
 cache_intact() {
     [ -f "$DEST/SHA256SUMS" ] || return 1
+    [ "$(cat "$DEST/RECIPE" 2>/dev/null)" = "$RECIPE" ] || return 1
     (cd "$DEST/bin" && sha256sum --quiet --strict -c ../SHA256SUMS) >/dev/null 2>&1 || return 1
     local b
     for b in "${BINS[@]}"; do
@@ -35,7 +38,7 @@ fi
 [ "$(id -u)" = 0 ] || die "apt-get source and build dependencies need root; run as root"
 
 need_pkgs=()
-for p in golang-go rsync dpkg-dev; do
+for p in golang-go rsync dpkg-dev golang-github-modern-go-reflect2-dev; do
     dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || need_pkgs+=("$p")
 done
 if [ ${#need_pkgs[@]} -gt 0 ]; then
@@ -69,6 +72,17 @@ dpkg-source -x "$dsc" src >/dev/null || die "dpkg-source -x $dsc failed"
 cd src
 grep -q "gitVersion.*v$K8S_VERSION\|$K8S_VERSION" debian/changelog || log "warning: source package is not $K8S_VERSION"
 
+# Kubernetes 1.20 vendors reflect2 v1.0.1, which breaks under Go >= 1.18 (Debian's Go is 1.19): every JSON
+# decode of a map panics in reflect2.Type2 and the apiserver answers JSON clients (CRDs, curl, controllers)
+# with errors. reflect2 v1.0.2 is the upstream fix; Debian packages it.
+REFLECT2=/usr/share/gocode/src/github.com/modern-go/reflect2
+[ -f "$REFLECT2/go_above_118.go" ] || die "reflect2 1.0.2 not found in $REFLECT2: apt-get install golang-github-modern-go-reflect2-dev"
+rm -rf vendor/github.com/modern-go/reflect2
+cp -a "$REFLECT2" vendor/github.com/modern-go/reflect2
+# go.mod pins reflect2 with a replace directive; go's vendor check wants go.mod and modules.txt to agree.
+sed -i 's#=> github.com/modern-go/reflect2 v1.0.1$#=> github.com/modern-go/reflect2 v1.0.2#' go.mod vendor/modules.txt
+grep -q "=> github.com/modern-go/reflect2 v1.0.2" go.mod || die "could not switch reflect2 to v1.0.2 in go.mod"
+
 # The GOPATH layout debian/rules uses; CGO off as Debian builds it; offline: no module proxy.
 export GOPATH="$PWD/.go" HOME="$WORK/home" CGO_ENABLED=0 GOPROXY=off GOFLAGS=-mod=vendor
 export KUBE_GIT_VERSION="v$K8S_VERSION" KUBE_GIT_TREE_STATE=clean
@@ -87,7 +101,8 @@ for b in "${BINS[@]}"; do
     install -m 0755 "_output/bin/$b" "$DEST.new/bin/$b"
 done
 (cd "$DEST.new/bin" && sha256sum "${BINS[@]}" >../SHA256SUMS)
-echo "v$K8S_VERSION $(basename "$dsc")" >"$DEST.new/SOURCE"
+echo "v$K8S_VERSION $(basename "$dsc") reflect2-1.0.2" >"$DEST.new/SOURCE"
+echo "$RECIPE" >"$DEST.new/RECIPE"
 rm -rf "$DEST"
 mv "$DEST.new" "$DEST"
 cd /

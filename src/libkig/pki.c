@@ -5,6 +5,7 @@
 #include "log.h"
 #include "macro.h"
 
+#include <fcntl.h>
 #include <openssl/bio.h>
 #include <openssl/bn.h>
 #include <openssl/crypto.h>
@@ -17,16 +18,17 @@
 #include <openssl/x509v3.h>
 #include <stdint.h>
 #include <string.h>
+#include <sys/file.h>
 #include <time.h>
 
-/* RSA 2048 rather than ECDSA P-256: both work with Go's crypto/tls in Kubernetes 1.20 and etcd 3.4, but
- * the service-account key must be RSA for the default RS256 tokens that every OIDC consumer understands,
- * and one key type everywhere keeps the PKI easy to reason about and to inspect with stock tools. The cost
- * is key generation time (tens of milliseconds per key), paid once per cluster. */
-#define PKI_RSA_BITS 2048
-#define PKI_CA_DAYS  3650
+/* RSA 2048 rather than ECDSA P-256: Go's crypto/tls in Kubernetes 1.20 and etcd 3.4 accept both, but RS256
+ * is the one JWT algorithm every consumer of service-account tokens (OIDC relying parties) must support,
+ * and a single key type everywhere keeps the PKI simple to inspect with stock tools. The cost is key
+ * generation time (0.1-0.3 s per key measured here), paid once per cluster. */
+#define PKI_RSA_BITS  2048
+#define PKI_CA_DAYS   3650
 #define PKI_LEAF_DAYS 365
-#define PKI_MAX_DAYS 36500
+#define PKI_MAX_DAYS  36500
 /* Fresh certs are backdated so a component whose clock lags the signer's a little still accepts them. */
 #define PKI_BACKDATE_SECONDS (5 * 60)
 #define PKI_EXPIRY_WARN_DAYS 30
@@ -115,14 +117,15 @@ static char *pair_hint(enum pair_kind kind, const char *crt, const char *key)
     int r;
     switch (kind) {
     case PAIR_CA:
-        r = asprintf(&hint, "remove %s and %s to create a new CA (and reissue every certificate it signed)", crt,
-                     key);
+        r = asprintf(&hint, "remove %s and %s to create a new CA (and reissue every certificate it signed)",
+                     crt, key);
         break;
     case PAIR_LEAF:
         r = asprintf(&hint, "remove %s and %s to reissue it", crt, key);
         break;
     default:
-        r = asprintf(&hint, "remove %s and %s to create a new pair (tokens signed with the old key stop validating)",
+        r = asprintf(&hint,
+                     "remove %s and %s to create a new pair (tokens signed with the old key stop validating)",
                      crt, key);
         break;
     }
@@ -222,7 +225,7 @@ static int cert_to_pem(X509 *cert, char **ret)
     return bio_to_string(bio, ret);
 }
 
-/* PKCS#8 ("PRIVATE KEY"): Go's tls.X509KeyPair and client-go's keyutil read it, as does every OpenSSL tool. */
+/* PKCS#8 ("PRIVATE KEY"): Go's tls.X509KeyPair and client-go's keyutil read it, as do OpenSSL's tools. */
 static int private_key_to_pem(EVP_PKEY *key, char **ret)
 {
     /* A secure-memory BIO clears its buffer when freed. */
@@ -286,8 +289,8 @@ static int generate_key(EVP_PKEY **ret)
 
 /* The private key of a pair: the existing file if there is one (a key without its cert is what a crash
  * between the two writes leaves, and it was never used, so issuing the cert for it completes the pair),
- * else a new key, written before anything that depends on it. */
-static int obtain_private_key(const char *key_path, const char *what_is_missing, EVP_PKEY **ret)
+ * else a new key, written and made durable (dir_fd is its directory) before anything that depends on it. */
+static int obtain_private_key(int dir_fd, const char *key_path, const char *what_is_missing, EVP_PKEY **ret)
 {
     if (path_exists(key_path)) {
         int r = load_private_key(key_path, ret);
@@ -304,6 +307,9 @@ static int obtain_private_key(const char *key_path, const char *what_is_missing,
     r = write_private_key_file(key_path, key);
     if (r < 0)
         return r;
+    /* The rename must reach the disk before the cert's, or a power cut could keep the cert alone. */
+    if (fsync(dir_fd) < 0 && errno != EINVAL)
+        return log_error_errno(errno, "cannot sync the directory of %s: %m", key_path);
     *ret = TAKE_PTR(key);
     return 0;
 }
@@ -410,7 +416,7 @@ static int add_subject_alt_names(X509 *cert, const char *const *dns_names, const
         if (r < 0)
             return r;
     }
-    if (!X509_add1_i2d(cert, NID_subject_alt_name, names, 0, X509V3_ADD_DEFAULT))
+    if (!X509_add1_ext_i2d(cert, NID_subject_alt_name, names, 0, X509V3_ADD_DEFAULT))
         return ossl_fail("add the subjectAltName extension");
     return 0;
 }
@@ -541,7 +547,8 @@ static int check_ca_pair(X509 *cert, EVP_PKEY *key, const struct pair_files *fil
     if (r < 0)
         return r;
     if (X509_check_ca(cert) != 1)
-        return log_error_errno(EINVAL, "%s is not a CA certificate (basicConstraints CA:TRUE, keyCertSign): %s",
+        return log_error_errno(EINVAL,
+                               "%s is not a CA certificate (basicConstraints CA:TRUE, keyCertSign): %s",
                                files->crt, files->hint);
     if (X509_self_signed(cert, 1) != 1) {
         ERR_clear_error();
@@ -555,7 +562,8 @@ static int check_signed_by(X509 *cert, X509 *ca_cert, const struct pair_files *f
 {
     _cleanup_(X509_STORE_freep) X509_STORE *store = X509_STORE_new();
     _cleanup_(X509_STORE_CTX_freep) X509_STORE_CTX *ctx = X509_STORE_CTX_new();
-    if (!store || !ctx || !X509_STORE_add_cert(store, ca_cert) || !X509_STORE_CTX_init(ctx, store, cert, NULL))
+    if (!store || !ctx || !X509_STORE_add_cert(store, ca_cert) ||
+        !X509_STORE_CTX_init(ctx, store, cert, NULL))
         return ossl_fail("set up certificate verification");
     /* Dates were checked on their own, with a clearer message. */
     X509_STORE_CTX_set_flags(ctx, X509_V_FLAG_NO_CHECK_TIME);
@@ -609,8 +617,8 @@ static int check_subject(X509 *cert, const struct pki_cert_request *req, const s
         return 0;
     char have[512] = "";
     X509_NAME_oneline(name, have, sizeof(have));
-    return log_error_errno(EINVAL, "%s is issued to %s, not to the requested CN=%s and groups: %s", files->crt,
-                           have, req->common_name, files->hint);
+    return log_error_errno(EINVAL, "%s is issued to %s, not to the requested CN=%s and groups: %s",
+                           files->crt, have, req->common_name, files->hint);
 }
 
 static int check_subject_alt_names(X509 *cert, const struct pki_cert_request *req,
@@ -630,9 +638,11 @@ static int check_leaf_pair(X509 *cert, EVP_PKEY *key, X509 *ca_cert, const char 
                            const struct pki_cert_request *req, const struct pair_files *files)
 {
     int r;
-    if ((r = check_key_matches(cert, key, files)) < 0 || (r = check_validity(cert, files->crt, files->hint)) < 0 ||
-        (r = check_signed_by(cert, ca_cert, files, ca_path)) < 0 || (r = check_usage(cert, req->usage, files)) < 0 ||
-        (r = check_subject(cert, req, files)) < 0 || (r = check_subject_alt_names(cert, req, files)) < 0)
+    if ((r = check_key_matches(cert, key, files)) < 0 ||
+        (r = check_validity(cert, files->crt, files->hint)) < 0 ||
+        (r = check_signed_by(cert, ca_cert, files, ca_path)) < 0 ||
+        (r = check_usage(cert, req->usage, files)) < 0 || (r = check_subject(cert, req, files)) < 0 ||
+        (r = check_subject_alt_names(cert, req, files)) < 0)
         return r;
     return 0;
 }
@@ -671,7 +681,8 @@ static int validate_request(const struct pki_cert_request *req)
     if (r < 0)
         return r;
     if (!(req->usage & (PKI_SERVER | PKI_CLIENT)) || (req->usage & ~(unsigned)(PKI_SERVER | PKI_CLIENT)))
-        return log_error_errno(EINVAL, "certificate %s: usage must be server, client or both", req->common_name);
+        return log_error_errno(EINVAL, "certificate %s: usage must be server, client or both",
+                               req->common_name);
     for (const char *const *d = req->dns_names; d && *d; d++)
         if (!valid_dns_name(*d))
             return log_error_errno(EINVAL, "certificate %s: invalid DNS name '%s'", req->common_name, *d);
@@ -682,6 +693,26 @@ static int validate_request(const struct pki_cert_request *req)
             return log_error_errno(EINVAL, "certificate %s: invalid IP address '%s'", req->common_name, *ip);
         }
     }
+    return 0;
+}
+
+/* ---- locking ---- */
+
+/* Serializes check-then-create across kig processes sharing a PKI directory: two concurrent runs could
+ * otherwise each write a key and leave one's cert next to the other's key. Released when the fd closes. */
+static int lock_dir(const char *dir, bool create, int *ret_fd)
+{
+    if (create) {
+        int r = mkdir_p(dir, 0700);
+        if (r < 0)
+            return log_error_errno(r, "cannot create %s: %m", dir);
+    }
+    _cleanup_close_ int fd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+    if (fd < 0)
+        return log_error_errno(errno, "cannot open %s: %m", dir);
+    if (flock(fd, LOCK_EX) < 0)
+        return log_error_errno(errno, "cannot lock %s: %m", dir);
+    *ret_fd = TAKE_FD(fd);
     return 0;
 }
 
@@ -697,7 +728,8 @@ static int load_ca(const char *dir, const char *ca_name, X509 **ret_cert, EVP_PK
     if (!path_exists(files.crt))
         return log_error_errno(ENOENT, "CA certificate %s does not exist (create the CA first)", files.crt);
     if (!path_exists(files.key))
-        return log_error_errno(ENOKEY, "%s exists but its key %s does not, so it cannot sign: restore %s, or %s",
+        return log_error_errno(ENOKEY,
+                               "%s exists but its key %s does not, so it cannot sign: restore %s, or %s",
                                files.crt, files.key, files.key, files.hint);
     _cleanup_x509_ X509 *cert = NULL;
     _cleanup_pkey_ EVP_PKEY *key = NULL;
@@ -718,6 +750,9 @@ int pki_ensure_ca(const char *dir, const char *name, const char *common_name)
         return r;
     if ((r = validate_subject(common_name, NULL, 0)) < 0)
         return r;
+    _cleanup_close_ int lock_fd = -1;
+    if ((r = lock_dir(dir, true, &lock_fd)) < 0)
+        return r;
     bool have_crt = path_exists(files.crt);
     if (have_crt && !path_exists(files.key))
         return log_error_errno(ENOKEY, "%s exists but its key %s does not: restore %s, or %s", files.crt,
@@ -729,9 +764,7 @@ int pki_ensure_ca(const char *dir, const char *name, const char *common_name)
             return r;
         return check_ca_pair(cert, key, &files);
     }
-    if ((r = mkdir_p(dir, 0700)) < 0)
-        return log_error_errno(r, "cannot create %s: %m", dir);
-    if ((r = obtain_private_key(files.key, "certificate", &key)) < 0 ||
+    if ((r = obtain_private_key(lock_fd, files.key, "certificate", &key)) < 0 ||
         (r = build_ca_cert(key, common_name, &cert)) < 0 || (r = write_cert_file(files.crt, cert)) < 0)
         return r;
     log_debug("created CA %s", files.crt);
@@ -747,6 +780,10 @@ int pki_ensure_cert(const char *dir, const char *ca_name, const struct pki_cert_
         return r;
     _cleanup_(pair_files_done) struct pair_files files = {0};
     if ((r = pair_files_init(&files, dir, req->name, PAIR_LEAF)) < 0)
+        return r;
+    /* No directory means no CA either: load_ca below says so. */
+    _cleanup_close_ int lock_fd = -1;
+    if (is_dir(dir) && (r = lock_dir(dir, false, &lock_fd)) < 0)
         return r;
     bool have_crt = path_exists(files.crt);
     if (have_crt && !path_exists(files.key))
@@ -764,8 +801,9 @@ int pki_ensure_cert(const char *dir, const char *ca_name, const struct pki_cert_
             return r;
         return check_leaf_pair(cert, key, ca_cert, ca_path, req, &files);
     }
-    if ((r = obtain_private_key(files.key, "certificate", &key)) < 0 ||
-        (r = build_leaf_cert(ca_cert, ca_key, key, req, &cert)) < 0 || (r = write_cert_file(files.crt, cert)) < 0)
+    if ((r = obtain_private_key(lock_fd, files.key, "certificate", &key)) < 0 ||
+        (r = build_leaf_cert(ca_cert, ca_key, key, req, &cert)) < 0 ||
+        (r = write_cert_file(files.crt, cert)) < 0)
         return r;
     log_debug("created %s signed by %s", files.crt, ca_path);
     return 0;
@@ -810,10 +848,13 @@ int pki_ensure_keypair(const char *dir, const char *name)
     int r = pair_files_init(&files, dir, name, PAIR_KEYS);
     if (r < 0)
         return r;
+    _cleanup_close_ int lock_fd = -1;
+    if ((r = lock_dir(dir, true, &lock_fd)) < 0)
+        return r;
     bool have_pub = path_exists(files.crt);
     if (have_pub && !path_exists(files.key))
-        return log_error_errno(ENOKEY, "%s exists but its private key %s does not: restore %s, or %s", files.crt,
-                               files.key, files.key, files.hint);
+        return log_error_errno(ENOKEY, "%s exists but its private key %s does not: restore %s, or %s",
+                               files.crt, files.key, files.key, files.hint);
     _cleanup_pkey_ EVP_PKEY *key = NULL;
     if (have_pub) {
         _cleanup_pkey_ EVP_PKEY *pub = NULL;
@@ -825,9 +866,7 @@ int pki_ensure_keypair(const char *dir, const char *name)
         }
         return 0;
     }
-    if ((r = mkdir_p(dir, 0700)) < 0)
-        return log_error_errno(r, "cannot create %s: %m", dir);
-    if ((r = obtain_private_key(files.key, "public key", &key)) < 0 ||
+    if ((r = obtain_private_key(lock_fd, files.key, "public key", &key)) < 0 ||
         (r = write_public_key_file(files.crt, key)) < 0)
         return r;
     log_debug("created key pair %s", files.key);
