@@ -37,6 +37,7 @@ struct cni_config {
     char *strategy; /* "host" today; "veth" and "tap" come with pod networking */
     char *node_ip;  /* the address pods share under the host strategy, e.g. "10.200.0.1" */
     json_t *prev_result;
+    json_t *raw; /* the whole document, for strategy-specific fields (podCIDR, dataDir, ...) */
 };
 
 struct cni_error {

@@ -60,6 +60,8 @@ int main(int argc, char **argv)
         printf("kig-cni, CNI protocol versions 0.3.0 0.3.1 0.4.0 1.0.0\n");
         return 0;
     }
+    if (argc > 1 && strcmp(argv[1], "--probe") == 0)
+        return cni_probe_print(stdout) < 0 ? 1 : 0;
     struct cni_error err = {0};
     struct cni_env env;
     if (cni_env_parse(real_getenv, &env, &err) < 0)
@@ -89,7 +91,7 @@ int main(int argc, char **argv)
         cni_strategy_find(strcmp(self, "loopback") == 0 ? "loopback" : config.strategy);
     if (!strategy) {
         cni_set_error(&err, CNI_ERR_INVALID_CONFIG, "unknown strategy",
-                      "\"strategy\": \"%s\" is not one of this kig-cni's strategies (host, loopback)",
+                      "\"strategy\": \"%s\" is not one of this kig-cni's strategies (host, veth, tap)",
                       config.strategy);
         return fail(config.cni_version, &err);
     }

@@ -89,6 +89,7 @@ void cni_config_done(struct cni_config *c)
     free(c->strategy);
     free(c->node_ip);
     json_decref(c->prev_result);
+    json_decref(c->raw);
     memset(c, 0, sizeof(*c));
 }
 
@@ -127,6 +128,8 @@ int cni_config_parse(const char *data, size_t len, struct cni_config *ret, struc
     }
     if (r == 0 && !c.strategy && !(c.strategy = strdup("host")))
         r = -ENOMEM;
+    if (r == 0)
+        c.raw = json_incref(root);
     json_decref(root);
     if (r < 0) {
         if (r == -ENOMEM)

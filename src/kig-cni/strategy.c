@@ -5,6 +5,8 @@
 static const struct cni_strategy *const strategies[] = {
     &cni_strategy_host,
     &cni_strategy_loopback,
+    &cni_strategy_veth,
+    &cni_strategy_tap,
 };
 
 const struct cni_strategy *cni_strategy_find(const char *name)

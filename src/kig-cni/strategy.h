@@ -4,6 +4,8 @@
 
 #include "cni.h"
 
+#include <stdio.h>
+
 struct cni_strategy {
     const char *name;
     /* On success *ret_result is the result document (caller frees). */
@@ -18,3 +20,8 @@ const struct cni_strategy *cni_strategy_find(const char *name);
 
 extern const struct cni_strategy cni_strategy_host;
 extern const struct cni_strategy cni_strategy_loopback;
+extern const struct cni_strategy cni_strategy_veth;
+extern const struct cni_strategy cni_strategy_tap;
+
+/* `kig-cni --probe`: prints which strategies this sandbox supports, as JSON (probe.c). */
+int cni_probe_print(FILE *out);
