@@ -170,8 +170,8 @@ static int grow(struct doctor_report *r)
     return 0;
 }
 
-int doctor_report_add(struct doctor_report *r, const char *id, const char *category, enum doctor_status status,
-                      const char *evidence, const char *strategy)
+int doctor_report_add(struct doctor_report *r, const char *id, const char *category,
+                      enum doctor_status status, const char *evidence, const char *strategy)
 {
     if (!id || !*id || !doctor_status_to_string(status))
         return -EINVAL;

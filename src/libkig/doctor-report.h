@@ -59,8 +59,8 @@ static inline void doctor_report_freep(struct doctor_report **r)
 
 /* Appends one probe's result (strings are copied; evidence and strategy may be NULL for "").
  * Returns 0, -EINVAL for an invalid status, an empty id or an id already present, or -ENOMEM. */
-int doctor_report_add(struct doctor_report *r, const char *id, const char *category, enum doctor_status status,
-                      const char *evidence, const char *strategy);
+int doctor_report_add(struct doctor_report *r, const char *id, const char *category,
+                      enum doctor_status status, const char *evidence, const char *strategy);
 
 /* The result with this id, or NULL. */
 const struct doctor_probe_result *doctor_report_find(const struct doctor_report *r, const char *id);

@@ -6,13 +6,13 @@
 #include <signal.h>
 #include <stdarg.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <sys/prctl.h>
 #include <sys/stat.h>
 #include <sys/syscall.h>
 #include <sys/wait.h>
-
-#include "spawn.h"
+#include <time.h>
 
 const char *errno_name(int err)
 {
@@ -42,12 +42,13 @@ void probe_set_errno(struct probe_result *res, enum doctor_status status, int er
         snprintf(res->evidence, sizeof(res->evidence), "%s", errno_name(err));
         return;
     }
-    char context[PROBE_EVIDENCE_MAX];
+    char context[PROBE_EVIDENCE_MAX - 32]; /* room for ": ENAMETOOLONG" */
     va_list ap;
     va_start(ap, fmt);
     vsnprintf(context, sizeof(context), fmt, ap);
     va_end(ap);
-    snprintf(res->evidence, sizeof(res->evidence), "%s: %s", context, errno_name(err));
+    snprintf(res->evidence, sizeof(res->evidence), "%.*s: %.24s", (int)sizeof(context) - 1, context,
+             errno_name(err));
 }
 
 void probe_set_strategy(struct probe_result *res, const char *fmt, ...)
@@ -88,6 +89,38 @@ enum doctor_status probe_status_for_errno(int err)
     return DOCTOR_MISSING;
 }
 
+/* Waits up to timeout_ms for pid to exit, without reaping it: while the leader is a zombie its process
+ * group id cannot be reused, so killing the group afterwards cannot hit an unrelated process. */
+static int wait_exit_unreaped(pid_t pid, int timeout_ms)
+{
+    for (int waited = 0;; waited += 2) {
+        siginfo_t info = {0};
+        if (waitid(P_PID, (id_t)pid, &info, WEXITED | WNOHANG | WNOWAIT) < 0) {
+            if (errno == EINTR)
+                continue;
+            return negative_errno();
+        }
+        if (info.si_pid == pid)
+            return 0;
+        if (waited >= timeout_ms)
+            return -ETIMEDOUT;
+        struct timespec ts = {0, 2 * 1000 * 1000};
+        nanosleep(&ts, NULL);
+    }
+}
+
+void probe_kill_and_reap(pid_t pid, int *status)
+{
+    /* the whole group: whatever the child started and did not reap */
+    kill(-pid, SIGKILL);
+    kill(pid, SIGKILL);
+    int st = 0;
+    while (waitpid(pid, &st, __WALL) < 0 && errno == EINTR)
+        ;
+    if (status)
+        *status = st;
+}
+
 int probe_fork_call(int (*fn)(void *arg), void *arg, int timeout_ms)
 {
     fflush(NULL);
@@ -100,20 +133,23 @@ int probe_fork_call(int (*fn)(void *arg), void *arg, int timeout_ms)
         int r = fn(arg);
         _exit(r < 0 ? (-r & 0xff) : 0);
     }
+    setpgid(pid, pid); /* also here: the group must exist before we may kill it */
+    int r = wait_exit_unreaped(pid, timeout_ms);
     int status;
-    int r = wait_pid_timeout(pid, timeout_ms, &status);
-    if (r == -ETIMEDOUT) {
-        kill(-pid, SIGKILL);
-        kill(pid, SIGKILL);
-        waitpid(pid, &status, 0);
-        return -ETIMEDOUT;
-    }
+    probe_kill_and_reap(pid, &status);
     if (r < 0)
         return r;
-    kill(-pid, SIGKILL); /* whatever the step left running in its group */
     if (WIFEXITED(status))
         return -WEXITSTATUS(status);
     return -ECHILD;
+}
+
+void probe_fault_after_mount(void)
+{
+    const char *fault = getenv("KIG_DOCTOR_FAULT");
+    if (fault && strcmp(fault, "hang-after-mount") == 0)
+        for (;;)
+            pause();
 }
 
 int probe_scratch_dir(const struct probe_context *ctx, const char *name, char *buf, size_t size)

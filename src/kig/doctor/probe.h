@@ -11,6 +11,7 @@
 
 #include <stdbool.h>
 #include <stddef.h>
+#include <sys/types.h>
 
 #define PROBE_EVIDENCE_MAX 240
 #define PROBE_STRATEGY_MAX 200
@@ -32,8 +33,8 @@ enum probe_isolation {
     /* A forked child in its own process group, killed after a timeout. */
     PROBE_CHILD,
     /* A child in a private mount namespace (unshare + MS_PRIVATE on /), so that on Linux no mount can reach
-     * the host. gVisor 20221219 ignores CLONE_NEWNS, so there every mount is sandbox-wide: such probes unmount
-     * what they mount, and the runner sweeps up after a probe that was killed halfway. */
+     * the host. gVisor 20221219 ignores CLONE_NEWNS, so there every mount is sandbox-wide: such probes
+     * unmount what they mount, and the runner sweeps up after a probe that was killed halfway. */
     PROBE_CHILD_MOUNTNS,
     /* A child in a new network namespace: links, addresses and iptables rules vanish with it. */
     PROBE_CHILD_NETNS,
@@ -53,6 +54,9 @@ struct probe {
     const char *arg;     /* probe-specific: a sysctl path, a controller name, ... */
     unsigned long flags; /* probe-specific: a CLONE_* or MS_* flag, ... */
     int timeout_ms;      /* 0: the default */
+    /* fnmatch pattern of a mount point outside the scratch directory that the probe mounts on: where mounts
+     * do not isolate, the runner sweeps up a mount left there by a killed probe */
+    const char *mounts_at;
 };
 
 struct probe_table {
@@ -76,7 +80,8 @@ extern const struct probe_table probe_table_iptables;
 size_t probe_count(void);
 const struct probe *probe_get(size_t i);
 const struct probe *probe_find(const char *id);
-/* True when id names a probe, or is a prefix of some ids up to a dot ("sysctl", "cgroup.v1"). */
+/* Whether --only PATTERN selects p: PATTERN is an exact id (that probe alone), a category, or an id prefix
+ * ending at a dot ("sysctl", "cgroup.v1", "iptables.nat." for the nat probes). */
 bool probe_matches(const struct probe *p, const char *pattern);
 
 /* Runs one probe with the isolation it asks for and fills res (never fails: trouble becomes "error"). */
@@ -98,11 +103,24 @@ const char *errno_name(int err);
 
 /* Runs fn(arg) in a forked child (own process group, killed with its group after timeout_ms) and returns
  * its result: fn returns 0 or -errno, which travels back as the exit code. Returns -ETIMEDOUT, or -ECHILD if
- * the child died from a signal. Use for steps that may hang or must not affect the caller (setns, seccomp). */
+ * the child died from a signal. Use for steps that may hang or must not affect the caller (setns, seccomp).
+ */
 int probe_fork_call(int (*fn)(void *arg), void *arg, int timeout_ms);
+
+/* Kills pid's process group and pid, then reaps pid (its wait status in *status when not NULL). Call it
+ * while pid is unreaped, so that its group id cannot belong to anyone else. */
+void probe_kill_and_reap(pid_t pid, int *status);
+
+/* Fault injection for tests/runsc/test-doctor.sh, called by probes right after they mount something:
+ * KIG_DOCTOR_FAULT=hang-after-mount hangs there, so the test can check that the runner's timeout and mount
+ * sweep leave nothing behind. */
+void probe_fault_after_mount(void);
 
 /* Makes a directory for one probe under the scratch directory: <workdir>/<name>. Returns 0 or -errno. */
 int probe_scratch_dir(const struct probe_context *ctx, const char *name, char *buf, size_t size);
+
+/* "tmpfs", "9p", "cgroup", ... for a statfs f_type; "unknown" otherwise. */
+const char *fs_magic_name(unsigned long magic);
 
 /* Signals that identify gVisor (see docs/doctor.md); fills evidence with the ones seen. */
 bool detect_gvisor(char *evidence, size_t size);
