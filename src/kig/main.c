@@ -7,12 +7,13 @@
 
 const struct kig_command kig_commands[] = {
     {"doctor", "probe the kernel interfaces Kubernetes needs and show how kig will provide each", cmd_doctor,
-     "usage: kig doctor [--json] [--only PROBE]...\n\n"
+     "usage: kig doctor [--json] [--only PROBE]... [-v]\n       kig doctor --list [--json] [--only PROBE]...\n\n"
      "Probes, at run time, every kernel interface that kubelet, containerd, runc/crun, CNI and kube-proxy\n"
      "use, and prints for each: present/missing/partial, the evidence, and the strategy kig will use.\n"
      "Probes leave no mount, file or process behind.\n\n"
      "  --json         print a machine-readable document (schema: docs/doctor.md)\n"
-     "  --only PROBE   run only this probe (repeatable; see 'kig doctor --list')\n"
+     "  --only PROBE   run only this probe: an id, a category or an id prefix such as cgroup.v1\n"
+     "                 (repeatable; see 'kig doctor --list')\n"
      "  --list         list the probe names and exit\n"
      "  -v, --verbose  log each probe as it runs\n"},
     {"version", "print kig's version", cmd_version, "usage: kig version\n"},
