@@ -199,8 +199,11 @@ static size_t spawn_request(char *buf, uint32_t n_fds, const int32_t *targets, c
                                      .argc = argc,
                                      .envc = envc};
     memcpy(buf, &h, sizeof(h));
-    memcpy(buf + sizeof(h), targets, n_fds * sizeof(int32_t));
-    memcpy(buf + sizeof(h) + n_fds * sizeof(int32_t), strings, strings_len);
+    /* memcpy's arguments must not be NULL even for zero bytes (UBSan checks it). */
+    if (n_fds > 0)
+        memcpy(buf + sizeof(h), targets, n_fds * sizeof(int32_t));
+    if (strings_len > 0)
+        memcpy(buf + sizeof(h) + n_fds * sizeof(int32_t), strings, strings_len);
     return sizeof(h) + n_fds * sizeof(int32_t) + strings_len;
 }
 
