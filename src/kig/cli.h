@@ -36,3 +36,10 @@ int cli_parse_int(const char *s, long min, long max, long *ret);
 /* Subcommand entry points. */
 int cmd_doctor(int argc, char **argv);
 int cmd_version(int argc, char **argv);
+int cmd_up(int argc, char **argv);
+int cmd_down(int argc, char **argv);
+int cmd_status(int argc, char **argv);
+int cmd_logs(int argc, char **argv);
+int cmd_kubeconfig(int argc, char **argv);
+int cmd_supervise(int argc, char **argv);
+int cmd_vkernel(int argc, char **argv);

@@ -16,7 +16,69 @@ const struct kig_command kig_commands[] = {
      "                 (repeatable; see 'kig doctor --list')\n"
      "  --list         list the probe names and exit\n"
      "  -v, --verbose  log each probe as it runs\n"},
+    {"up", "start a Kubernetes control plane (etcd, apiserver, controller-manager, scheduler)", cmd_up,
+     "usage: kig up --control-plane-only [--data-dir DIR] [--name NAME] [--port PORT] [--timeout SECS]\n"
+     "              [--foreground]\n\n"
+     "Creates the cluster on first use (identity, certificates, kubeconfigs in the data dir), starts a\n"
+     "supervisor that runs and restarts the components, waits until the API is ready and prints the admin\n"
+     "kubeconfig's path. A second 'kig up' after 'kig down' reuses the data dir. See docs/control-plane.md.\n\n"
+     "  --control-plane-only  run the control plane only (the full node mode is not available yet)\n"
+     "  --data-dir DIR        where the cluster lives (default $KIG_DATA_DIR, else /var/lib/kig)\n"
+     "  --name NAME           cluster name for a new data dir (default kig); must match an existing one\n"
+     "  --port PORT           API port on 127.0.0.1 (default 6443, or the cluster's own)\n"
+     "  --timeout SECS        how long to wait for readiness before giving up and stopping (default 180)\n"
+     "  --foreground          stay attached; SIGINT/SIGTERM stop the cluster in order\n"
+     "  -v, --verbose         more detail\n"},
+    {"down", "stop the cluster (--purge: and delete its data dir)", cmd_down,
+     "usage: kig down [--data-dir DIR] [--purge] [--timeout SECS]\n\n"
+     "Stops scheduler, controller-manager, apiserver and etcd in that order (SIGTERM, then SIGKILL after a\n"
+     "grace period) and waits until every process is gone. The data dir is kept unless --purge is given.\n\n"
+     "  --data-dir DIR   the cluster's data dir (default $KIG_DATA_DIR, else /var/lib/kig)\n"
+     "  --purge          delete the data dir after stopping (refused if it holds files kig did not create)\n"
+     "  --timeout SECS   how long to wait for the orderly stop before killing (default 90)\n"},
+    {"status", "show the cluster's components: pid, state, readiness, restarts, uptime", cmd_status,
+     "usage: kig status [--data-dir DIR] [--json]\n\n"
+     "Exit status: 0 when the cluster is up and every component ready, 3 when it runs but a component is\n"
+     "not ready, 1 when it is not running.\n\n"
+     "  --data-dir DIR   the cluster's data dir (default $KIG_DATA_DIR, else /var/lib/kig)\n"
+     "  --json           machine-readable output (see docs/control-plane.md)\n"},
+    {"logs", "print (or follow) a component's log", cmd_logs,
+     "usage: kig logs COMPONENT [--data-dir DIR] [-f] [-n LINES]\n\n"
+     "COMPONENT is etcd, kube-apiserver, kube-controller-manager, kube-scheduler (or apiserver,\n"
+     "controller-manager, scheduler), or kig for the supervisor's own log.\n\n"
+     "  -f, --follow        keep printing new lines until the cluster's supervisor stops\n"
+     "  -n, --tail LINES    start with the last LINES lines only\n"
+     "  --data-dir DIR      the cluster's data dir (default $KIG_DATA_DIR, else /var/lib/kig)\n"},
+    {"kubeconfig", "print the admin kubeconfig, merge it into ~/.kube/config, or mint one for a user",
+     cmd_kubeconfig,
+     "usage: kig kubeconfig [--data-dir DIR] [--merge] [--user NAME [--group GROUP]... [--days N]]\n\n"
+     "Without options, prints the admin kubeconfig (group system:masters). With --user, issues a new client\n"
+     "certificate for NAME in the given groups, signed by the cluster CA, and prints a kubeconfig for it\n"
+     "(the user has no rights until RBAC grants some).\n\n"
+     "  --merge          add the cluster, user and context to ~/.kube/config instead of printing (kubectl)\n"
+     "  --user NAME      the Kubernetes user name (certificate CN)\n"
+     "  --group GROUP    a Kubernetes group (certificate O); repeatable\n"
+     "  --days N         validity of the new certificate (default 365)\n"
+     "  --data-dir DIR   the cluster's data dir (default $KIG_DATA_DIR, else /var/lib/kig)\n"},
     {"version", "print kig's version", cmd_version, "usage: kig version\n"},
+    {"vkernel", "(internal) the virtual kernel: plan, apply, tear down or check what kig mounts", cmd_vkernel,
+     "usage: kig vkernel plan|apply|teardown|status [--run-dir DIR] [--json]\n\n"
+     "The mounts that give kubelet, containerd and runc/crun what gVisor lacks (docs/vkernel.md):\n"
+     "/proc/sys entries, a cgroup v1 layout, /dev/kmsg; and the kig-trace rules for the rest.\n\n"
+     "  plan       probe this sandbox and print the actions and kig-trace arguments (changes nothing)\n"
+     "  apply      probe, plan and apply (recorded in DIR/vkernel.json); again: nothing more is done\n"
+     "  teardown   undo exactly what apply recorded, from any process\n"
+     "  status     whether what was applied is still in place (exit 3 when not)\n\n"
+     "  --run-dir DIR   where the state and kig's files live (default /run/kig)\n"
+     "  --json          machine-readable output (plan and apply include \"trace_args\")\n"
+     "  --no-fuse       plan/apply: use the fallbacks, not kig-cgroupfs\n"
+     "  --augment HOW   plan/apply: add the files cAdvisor needs with an overlay (default) or with\n"
+     "                  kig-cgroupfs (fuse: computed in every cgroup; needs kig-trace's fuse-statx rule)\n"
+     "  --preset NAME   plan: a named feature set instead of a probe (gvisor-20221219, gvisor-newer,\n"
+     "                  linux-host, linux-host-v1)\n"
+     "  -v, --verbose   log more\n"},
+    {"__supervise", "(internal) the supervisor process that 'kig up' starts", cmd_supervise,
+     "usage: kig __supervise --data-dir DIR [--attached PID]\n"},
 };
 const size_t kig_n_commands = sizeof(kig_commands) / sizeof(kig_commands[0]);
 
@@ -32,7 +94,8 @@ static void print_main_help(FILE *out)
 {
     fprintf(out, "kig: Kubernetes in gVisor\n\nusage: kig COMMAND [OPTIONS]\n\ncommands:\n");
     for (size_t i = 0; i < kig_n_commands; i++)
-        fprintf(out, "  %-12s %s\n", kig_commands[i].name, kig_commands[i].summary);
+        if (kig_commands[i].name[0] != '_') /* internal commands */
+            fprintf(out, "  %-12s %s\n", kig_commands[i].name, kig_commands[i].summary);
     fprintf(out, "\n'kig COMMAND --help' describes a command.\n");
 }
 

@@ -5,7 +5,10 @@
  *   1. the environment variable named in the table (e.g. KIG_KUBE_APISERVER=/opt/k8s/kube-apiserver);
  *   2. for Kubernetes server binaries, $KIG_K8S_BIN_DIR, else /var/cache/kig/kubernetes-1.20.2/bin
  *      (filled by scripts/build-kubernetes.sh);
- *   3. PATH (and the usual sbin directories). */
+ *   3. PATH (and the usual sbin directories).
+ * kig's own programs (kig-trace, kig-runtime, ...) are looked for, after the environment, beside the running
+ * kig (installed side by side, or in the build tree: build/src/kig/kig -> build/src/kig-trace/kig-trace),
+ * then in kig's libexec directory, then in PATH. */
 #pragma once
 
 #include <stdbool.h>
@@ -24,6 +27,12 @@ enum component {
     COMPONENT_CRUN,
     COMPONENT_RUNSC,
     COMPONENT_IPTABLES,
+    COMPONENT_KIG_TRACE,
+    COMPONENT_KIG_RUNTIME,
+    COMPONENT_KIG_CNI,
+    COMPONENT_KIG_CGROUPFS,
+    COMPONENT_KIG_PAUSE,
+    COMPONENT_KIG_PROXY,
     _COMPONENT_MAX,
 };
 
@@ -35,6 +44,7 @@ struct component_info {
     const char *env;     /* environment override */
     bool kubernetes;     /* built by scripts/build-kubernetes.sh */
     const char *package; /* Debian package that ships it, for the fix hint */
+    bool kig_own;        /* built with kig */
 };
 
 const struct component_info *component_info(enum component c);

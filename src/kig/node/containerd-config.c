@@ -40,7 +40,7 @@ char *toml_quote(const char *s)
     return out;
 }
 
-#define CRI "[plugins.\"io.containerd.grpc.v1.cri\"]"
+#define CRI "plugins.\"io.containerd.grpc.v1.cri\""
 
 int containerd_config_render(const struct containerd_options *o, char **ret)
 {
@@ -72,7 +72,7 @@ int containerd_config_render(const struct containerd_options *o, char **ret)
         "\"io.containerd.tracing.processor.v1.otlp\", \"io.containerd.internal.v1.tracing\"]\n"
         "\n[grpc]\n  address = %s\n"
         "\n[ttrpc]\n  address = \"\"\n"
-        "\n" CRI "\n"
+        "\n[" CRI "]\n"
         "  sandbox_image = %s\n"
         /* containerd's CRI refuses to start on a 4.4 kernel (gVisor's uname) with these on. */
         "  enable_unprivileged_ports = false\n"
@@ -81,16 +81,16 @@ int containerd_config_render(const struct containerd_options *o, char **ret)
         "  restrict_oom_score_adj = %s\n"
         "  disable_cgroup = %s\n"
         "  max_container_log_line_size = 16384\n"
-        "\n" CRI ".containerd]\n"
+        "\n[" CRI ".containerd]\n"
         "  snapshotter = %s\n"
         "  default_runtime_name = \"kig\"\n"
-        "\n" CRI ".containerd.runtimes.kig]\n"
+        "\n[" CRI ".containerd.runtimes.kig]\n"
         "  runtime_type = \"io.containerd.runc.v2\"\n"
-        "\n" CRI ".containerd.runtimes.kig.options]\n"
+        "\n[" CRI ".containerd.runtimes.kig.options]\n"
         "  BinaryName = %s\n"
         "  Root = %s\n"
         "  SystemdCgroup = false\n"
-        "\n" CRI ".cni]\n"
+        "\n[" CRI ".cni]\n"
         "  bin_dir = %s\n"
         "  conf_dir = %s\n"
         "  max_conf_num = 1\n",

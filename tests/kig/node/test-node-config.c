@@ -48,6 +48,11 @@ static void test_containerd_config(void **state)
     assert_non_null(strstr(doc, "  enable_unprivileged_icmp = false\n"));
     assert_non_null(strstr(doc, "  restrict_oom_score_adj = true\n"));
     assert_non_null(strstr(doc, "  disable_cgroup = false\n"));
+    /* Table headers are dotted keys in one pair of brackets (containerd rejects "[a.\"b\"].c]"). */
+    assert_non_null(strstr(doc, "\n[plugins.\"io.containerd.grpc.v1.cri\"]\n"));
+    assert_non_null(
+        strstr(doc, "\n[plugins.\"io.containerd.grpc.v1.cri\".containerd.runtimes.kig.options]\n"));
+    assert_null(strstr(doc, "\"]."));
 }
 
 static void test_containerd_config_escapes_and_requires(void **state)

@@ -1,0 +1,200 @@
+/* The commands that mostly hand over to the real runtime: start, state, kill and the pass-through ones,
+ * plus kig-runtime's own `probe` and `rewrite`. */
+#include "cli.h"
+#include "container.h"
+#include "fileutil.h"
+#include "log.h"
+#include "sandbox-features.h"
+#include "spec-rewrite.h"
+
+#include <string.h>
+
+/* The single container id of a command that takes only that. */
+static const char *only_id(const char *command, int argc, char **argv)
+{
+    if (argc != 2 || argv[1][0] == '-') {
+        log_error("%s: expected exactly one container id; usage: kig-runtime %s ID", command, command);
+        return NULL;
+    }
+    return container_id_check(argv[1]) ? argv[1] : NULL;
+}
+
+static int exec_runtime(const struct global_options *g, const struct oci_runtime *rt, int argc, char **argv)
+{
+    oci_runtime_exec(rt, g, (const char *const *)argv, (size_t)argc);
+    return 1;
+}
+
+int cmd_start(const struct global_options *g, int argc, char **argv)
+{
+    const char *id = only_id("start", argc, argv);
+    if (!id)
+        return 1;
+    _cleanup_(container_close) struct container c = {0};
+    if (container_open(g, id, &c) < 0)
+        return 1;
+    return exec_runtime(g, &c.rt, argc, argv);
+}
+
+int cmd_state(const struct global_options *g, int argc, char **argv)
+{
+    const char *id = only_id("state", argc, argv);
+    if (!id)
+        return 1;
+    _cleanup_(container_close) struct container c = {0};
+    _cleanup_json_ json_t *state = NULL;
+    if (container_open(g, id, &c) < 0 || container_runtime_state(g, &c, id, &state) < 0)
+        return 1;
+    /* The runtime was given kig-runtime's rewritten bundle; report the one the caller knows. */
+    if (c.has_state)
+        json_object_set_new(state, "bundle", json_string(c.state.bundle));
+    _cleanup_free_ char *text = json_dumps(state, JSON_INDENT(2) | JSON_PRESERVE_ORDER);
+    if (!text) {
+        log_error("out of memory");
+        return 1;
+    }
+    printf("%s\n", text);
+    return fflush(stdout) == 0 ? 0 : 1;
+}
+
+int cmd_kill(const struct global_options *g, int argc, char **argv)
+{
+    static const struct cli_option options[] = {{"all", 'a', false}};
+    const char *values[1] = {NULL};
+    int first = cli_parse("kill", options, 1, argc, argv, values, -1, NULL, NULL);
+    if (first < 0)
+        return 1;
+    if (first >= argc || argc - first > 2) {
+        log_error("kill: usage: kig-runtime kill [--all] ID [SIGNAL]");
+        return 1;
+    }
+    const char *id = argv[first];
+    if (!container_id_check(id))
+        return 1;
+    _cleanup_(container_close) struct container c = {0};
+    if (container_open(g, id, &c) < 0)
+        return 1;
+    /* containerd recognizes runc's words; crun says something else. With --all, runc signals whatever is
+     * left in the cgroup even after the init exited. kig-runtime knows the init it created, which spares
+     * asking the runtime (a process start). */
+    int alive = container_init_alive(&c);
+    if (alive < 0) {
+        _cleanup_json_ json_t *state = NULL;
+        if (container_runtime_state(g, &c, id, &state) < 0)
+            return 1;
+        alive = strcmp(container_status(state), "stopped") != 0;
+    }
+    if (!cli_true(values[0]) && !alive) {
+        log_error("container not running");
+        return 1;
+    }
+    return exec_runtime(g, &c.rt, argc, argv);
+}
+
+/* Commands kig-runtime has nothing to add to: ps, pause, resume, update, events, list, features, spec,
+ * checkpoint, restore. The runtime that created a container named on the command line is used. */
+int cmd_passthrough(const struct global_options *g, int argc, char **argv)
+{
+    if (strcmp(argv[0], "run") == 0) {
+        log_error("run is not supported: kig-runtime rewrites specs at create; use create, then start");
+        return 1;
+    }
+    for (int i = 1; i < argc; i++) {
+        if (argv[i][0] == '-' || !container_id_valid(argv[i]))
+            continue;
+        struct container_state s;
+        if (container_state_load(g->root, argv[i], &s) == 0) {
+            struct oci_runtime rt;
+            int r = oci_runtime_at(g, s.runtime_path, s.runtime, &rt);
+            container_state_done(&s);
+            if (r < 0)
+                return 1;
+            exec_runtime(g, &rt, argc, argv);
+            oci_runtime_done(&rt);
+            return 1;
+        }
+    }
+    _cleanup_(oci_runtime_done) struct oci_runtime rt = {0};
+    if (oci_runtime_select(g, &rt) < 0)
+        return 1;
+    return exec_runtime(g, &rt, argc, argv);
+}
+
+static int print_json(json_t *j)
+{
+    _cleanup_free_ char *text = j ? json_dumps(j, JSON_INDENT(2) | JSON_PRESERVE_ORDER) : NULL;
+    if (!text) {
+        log_error("out of memory");
+        return 1;
+    }
+    printf("%s\n", text);
+    return fflush(stdout) == 0 ? 0 : 1;
+}
+
+int cmd_probe(const struct global_options *g, int argc, char **argv)
+{
+    if (argc > 1) {
+        log_error("probe: unexpected argument '%s'; usage: kig-runtime probe", argv[1]);
+        return 1;
+    }
+    struct runtime_features f;
+    _cleanup_free_ char *scratch = path_join(g->root, "kig");
+    if (!scratch)
+        return 1;
+    runtime_features_probe(&f, scratch);
+    if (runtime_features_load_env(&f) < 0)
+        return 1;
+    _cleanup_json_ json_t *j = runtime_features_to_json(&f);
+    return print_json(j);
+}
+
+int cmd_rewrite(const struct global_options *g, int argc, char **argv)
+{
+    enum { OPT_RUNTIME, OPT_HOST, _OPT_MAX };
+    static const struct cli_option options[_OPT_MAX] = {{"runtime", 0, true}, {"host", 0, false}};
+    const char *values[_OPT_MAX] = {NULL};
+    int first = cli_parse("rewrite", options, _OPT_MAX, argc, argv, values, -1, NULL, NULL);
+    if (first < 0)
+        return 1;
+    if (first != argc - 1) {
+        log_error("rewrite: usage: kig-runtime rewrite [--runtime crun|runc] [--host] CONFIG.json");
+        return 1;
+    }
+    enum oci_runtime_kind kind = OCI_RUNTIME_CRUN;
+    if (values[OPT_RUNTIME] && strcmp(values[OPT_RUNTIME], "runc") == 0)
+        kind = OCI_RUNTIME_RUNC;
+    else if (values[OPT_RUNTIME] && strcmp(values[OPT_RUNTIME], "crun") != 0) {
+        log_error("rewrite: --runtime takes crun or runc, not '%s'", values[OPT_RUNTIME]);
+        return 1;
+    }
+    struct runtime_features f;
+    if (cli_true(values[OPT_HOST]))
+        runtime_features_init_host(&f);
+    else {
+        _cleanup_free_ char *scratch = path_join(g->root, "kig");
+        if (!scratch)
+            return 1;
+        runtime_features_probe(&f, scratch);
+    }
+    if (runtime_features_load_env(&f) < 0)
+        return 1;
+    json_error_t err;
+    _cleanup_json_ json_t *config = json_load_file(argv[first], 0, &err);
+    if (!config) {
+        log_error("%s: %s at line %d", argv[first], err.text, err.line);
+        return 1;
+    }
+    _cleanup_(spec_rewrite_done) struct spec_rewrite rw = {0};
+    int r = spec_rewrite(config, &f, kind, &rw);
+    if (r < 0) {
+        if (r == -EINVAL)
+            log_error("%s", rw.error);
+        else
+            log_error_errno(r, "rewrite failed: %m");
+        return 1;
+    }
+    _cleanup_json_ json_t *out =
+        json_pack("{s:O, s:O, s:O?, s:b, s:b}", "config", rw.config, "rewrites", rw.rewrites, "kigMounts",
+                  rw.kig_mounts, "noNewKeyring", rw.no_new_keyring, "forbidNoPivot", rw.forbid_no_pivot);
+    return print_json(out);
+}

@@ -1,0 +1,646 @@
+/* `exec`: run another process in a running container.
+ *
+ * Where setns works the runtime does it. Where it does not (gVisor 20221219), the container was created with
+ * no namespace of its own (spec_rewrite), so entering it means: join its cgroups, chroot into its rootfs,
+ * and become its process (user, groups, capabilities, no_new_privs, rlimits, environment, cwd). That is
+ * done here, in the order runc does it, with runc's command line and runc's way of handing a terminal over
+ * (the pty master sent over --console-socket). */
+#include "cli.h"
+#include "container.h"
+#include "exec-process.h"
+#include "fileutil.h"
+#include "log.h"
+#include "mountinfo.h"
+#include "oci-seccomp.h"
+#include "spec-rewrite.h"
+
+#include <dirent.h>
+#include <fcntl.h>
+#include <grp.h>
+#include <linux/capability.h>
+#include <signal.h>
+#include <string.h>
+#include <sys/ioctl.h>
+#include <sys/prctl.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <sys/syscall.h>
+#include <sys/un.h>
+#include <sys/wait.h>
+#include <termios.h>
+
+enum {
+    OPT_PROCESS,
+    OPT_DETACH,
+    OPT_PID_FILE,
+    OPT_CONSOLE_SOCKET,
+    OPT_TTY,
+    OPT_CWD,
+    OPT_ENV,
+    OPT_USER,
+    OPT_ADDITIONAL_GIDS,
+    OPT_CAP,
+    OPT_NO_NEW_PRIVS,
+    OPT_PRESERVE_FDS,
+    OPT_APPARMOR,
+    OPT_PROCESS_LABEL,
+    OPT_CGROUP,
+    OPT_IGNORE_PAUSED,
+    _OPT_MAX,
+};
+
+static const struct cli_option exec_options[_OPT_MAX] = {
+    [OPT_PROCESS] = {"process", 'p', true},
+    [OPT_DETACH] = {"detach", 'd', false},
+    [OPT_PID_FILE] = {"pid-file", 0, true},
+    [OPT_CONSOLE_SOCKET] = {"console-socket", 0, true},
+    [OPT_TTY] = {"tty", 't', false},
+    [OPT_CWD] = {"cwd", 0, true},
+    [OPT_ENV] = {"env", 'e', true},
+    [OPT_USER] = {"user", 'u', true},
+    [OPT_ADDITIONAL_GIDS] = {"additional-gids", 'g', true},
+    [OPT_CAP] = {"cap", 'c', true},
+    [OPT_NO_NEW_PRIVS] = {"no-new-privs", 0, false},
+    [OPT_PRESERVE_FDS] = {"preserve-fds", 0, true},
+    [OPT_APPARMOR] = {"apparmor", 0, true},
+    [OPT_PROCESS_LABEL] = {"process-label", 0, true},
+    [OPT_CGROUP] = {"cgroup", 0, true},
+    [OPT_IGNORE_PAUSED] = {"ignore-paused", 0, false},
+};
+
+struct exec_request {
+    const char *values[_OPT_MAX];
+    const char **env; /* every --env */
+    size_t n_env;
+    const char *id;
+    char **command; /* after the id, NULL-terminated */
+    int n_command;
+};
+
+/* ---- the process: --process FILE, or the container's process with the command line's overrides ---- */
+
+static int append_strings(json_t *list, const char *const *items, size_t n)
+{
+    for (size_t i = 0; i < n; i++)
+        if (json_array_append_new(list, json_string(items[i])) < 0)
+            return -ENOMEM;
+    return 0;
+}
+
+static int process_from_command_line(const struct exec_request *q, const struct container *c, json_t **ret)
+{
+    json_error_t err;
+    _cleanup_json_ json_t *config = json_load_file(c->state.config_path, 0, &err);
+    json_t *base = json_object_get(config, "process");
+    if (!json_is_object(base))
+        return log_error_errno(EINVAL, "cannot read the container's process from %s: %s",
+                               c->state.config_path, config ? "no process object" : err.text);
+    _cleanup_json_ json_t *p = json_deep_copy(base);
+    json_t *args = json_array(), *env = json_object_get(p, "env");
+    if (!p || !args || append_strings(args, (const char *const *)q->command, (size_t)q->n_command) < 0 ||
+        json_object_set_new(p, "args", args) < 0)
+        return log_error_errno(ENOMEM, "out of memory");
+    if (!json_is_array(env) && json_object_set_new(p, "env", env = json_array()) < 0)
+        return log_error_errno(ENOMEM, "out of memory");
+    if (append_strings(env, q->env, q->n_env) < 0)
+        return log_error_errno(ENOMEM, "out of memory");
+    json_object_set_new(p, "terminal", json_boolean(cli_true(q->values[OPT_TTY])));
+    if (q->values[OPT_CWD])
+        json_object_set_new(p, "cwd", json_string(q->values[OPT_CWD]));
+    if (cli_true(q->values[OPT_NO_NEW_PRIVS]))
+        json_object_set_new(p, "noNewPrivileges", json_true());
+    if (q->values[OPT_USER]) {
+        unsigned uid, gid;
+        int n = sscanf(q->values[OPT_USER], "%u:%u", &uid, &gid);
+        if (n < 1)
+            return log_error_errno(EINVAL, "exec: --user takes UID[:GID], not '%s'", q->values[OPT_USER]);
+        json_t *user = json_pack("{s:i, s:i}", "uid", (json_int_t)uid, "gid", (json_int_t)(n == 2 ? gid : 0));
+        if (!user || json_object_set_new(p, "user", user) < 0)
+            return log_error_errno(ENOMEM, "out of memory");
+    }
+    if (q->values[OPT_CAP]) {
+        json_t *caps = json_object_get(p, "capabilities");
+        static const char *const sets[] = {"bounding", "effective", "permitted"};
+        for (size_t i = 0; json_is_object(caps) && i < ARRAY_SIZE(sets); i++)
+            json_array_append_new(json_object_get(caps, sets[i]), json_string(q->values[OPT_CAP]));
+    }
+    *ret = TAKE_PTR(p);
+    return 0;
+}
+
+static int load_process(const struct exec_request *q, const struct container *c, json_t **ret)
+{
+    if (!q->values[OPT_PROCESS])
+        return process_from_command_line(q, c, ret);
+    json_error_t err;
+    json_t *p = json_load_file(q->values[OPT_PROCESS], 0, &err);
+    if (!p)
+        return log_error_errno(EINVAL, "exec: cannot load --process %s: %s (line %d)", q->values[OPT_PROCESS],
+                               err.text, err.line);
+    *ret = p;
+    return 0;
+}
+
+/* ---- cgroups of the container's init ---- */
+
+static char *hierarchy_path(const struct mount_table *t, const char *controllers, const char *path,
+                            const char *rootfs)
+{
+    for (size_t i = 0; i < t->n; i++) {
+        const struct mount_entry *e = &t->entries[i];
+        if (path_is_below(e->mount_point, rootfs) || strcmp(e->root, "/") != 0)
+            continue;
+        bool v2 = controllers[0] == '\0';
+        if (v2 ? strcmp(e->fstype, "cgroup2") != 0 : strcmp(e->fstype, "cgroup") != 0)
+            continue;
+        if (!v2) {
+            /* "cpu,cpuacct": the hierarchy carrying the first one carries them all. */
+            char first[64];
+            snprintf(first, sizeof(first), "%.*s", (int)strcspn(controllers, ","), controllers);
+            if (!option_list_has(e->super_options, first))
+                continue;
+        }
+        char *p = NULL;
+        if (asprintf(&p, "%s%s/cgroup.procs", e->mount_point, strcmp(path, "/") == 0 ? "" : path) < 0)
+            return NULL;
+        return p;
+    }
+    return NULL;
+}
+
+/* The cgroup.procs files of every hierarchy the container's init belongs to. */
+static int cgroup_procs_files(pid_t pid, const char *rootfs, char ***ret)
+{
+    char file[64];
+    snprintf(file, sizeof(file), "/proc/%d/cgroup", (int)pid);
+    _cleanup_free_ char *text = NULL;
+    int r = read_file(file, &text, NULL, 0);
+    if (r < 0)
+        return log_error_errno(r, "cannot read %s: %m", file);
+    struct mount_table t;
+    if ((r = mount_table_read(&t)) < 0)
+        return log_error_errno(r, "cannot read /proc/self/mountinfo: %m");
+    size_t n = 0;
+    char **files = calloc(64, sizeof(*files));
+    char *save = NULL;
+    for (char *line = strtok_r(text, "\n", &save); files && line && n < 63;
+         line = strtok_r(NULL, "\n", &save)) {
+        /* "4:memory:/default/c1", or "0::/c1" on cgroup v2 */
+        char *c1 = strchr(line, ':'), *c2 = c1 ? strchr(c1 + 1, ':') : NULL;
+        if (!c2)
+            continue;
+        *c2 = '\0';
+        char *p = hierarchy_path(&t, c1 + 1, c2 + 1, rootfs);
+        if (p)
+            files[n++] = p;
+        else
+            log_debug("no hierarchy mounted for cgroup controllers '%s'", c1 + 1);
+    }
+    mount_table_free(&t);
+    if (!files)
+        return log_error_errno(ENOMEM, "out of memory");
+    *ret = files;
+    return 0;
+}
+
+/* ---- the child ---- */
+
+struct child_setup {
+    const struct exec_process *p;
+    const char *rootfs;
+    char **cgroup_files;
+    int pty_slave; /* -1 without a terminal */
+    int preserve_fds;
+    scmp_filter_ctx seccomp; /* the container's profile, or NULL */
+    int error_fd;            /* close-on-exec: EOF means the exec succeeded */
+};
+
+static _noreturn_ _printf_(2, 3) void child_fail(const struct child_setup *s, const char *fmt, ...)
+{
+    char msg[1024];
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(msg, sizeof(msg), fmt, ap);
+    va_end(ap);
+    (void)!write(s->error_fd, msg, strlen(msg));
+    _exit(127);
+}
+
+static void join_cgroups(const struct child_setup *s)
+{
+    char pid[32];
+    snprintf(pid, sizeof(pid), "%d", (int)getpid());
+    for (char **f = s->cgroup_files; f && *f; f++) {
+        int r = write_file_once(*f, pid);
+        if (r < 0) {
+            errno = -r;
+            child_fail(s, "cannot join the container's cgroup %s: %m", *f);
+        }
+    }
+}
+
+/* Everything from fd 3 on, past the preserved ones, is closed at exec. Done while /proc is the sandbox's. */
+static void close_extra_fds(const struct child_setup *s)
+{
+    DIR *d = opendir("/proc/self/fd");
+    if (!d)
+        return;
+    int keep = 3 + s->preserve_fds;
+    for (struct dirent *de; (de = readdir(d));) {
+        int fd = atoi(de->d_name);
+        if (fd >= keep && fd != dirfd(d))
+            (void)fcntl(fd, F_SETFD, FD_CLOEXEC);
+    }
+    closedir(d);
+}
+
+static void setup_terminal(const struct child_setup *s)
+{
+    if (s->pty_slave < 0)
+        return;
+    if (setsid() < 0 || ioctl(s->pty_slave, TIOCSCTTY, 0) < 0)
+        child_fail(s, "cannot make the pty the controlling terminal: %m");
+    for (int fd = 0; fd < 3; fd++)
+        if (dup2(s->pty_slave, fd) < 0)
+            child_fail(s, "cannot attach the pty: %m");
+    if (s->pty_slave > 2)
+        close(s->pty_slave);
+}
+
+static void set_limits(const struct child_setup *s)
+{
+    const struct exec_process *p = s->p;
+    if (p->has_oom_score_adj) {
+        char v[16];
+        snprintf(v, sizeof(v), "%d", p->oom_score_adj);
+        if (write_file_once("/proc/self/oom_score_adj", v) < 0)
+            child_fail(s, "cannot set oom_score_adj to %d: %m", p->oom_score_adj);
+    }
+    for (size_t i = 0; i < p->n_rlimits; i++)
+        if (setrlimit(p->rlimits[i].resource, &p->rlimits[i].limit) < 0)
+            child_fail(s, "cannot set %s: %m", rlimit_type_name(p->rlimits[i].resource));
+}
+
+static void enter_rootfs(const struct child_setup *s)
+{
+    if (chdir(s->rootfs) < 0 || chroot(".") < 0 || chdir("/") < 0)
+        child_fail(s, "cannot chroot into the container's rootfs %s: %m", s->rootfs);
+}
+
+static int capset_sets(const struct exec_process *p)
+{
+    struct __user_cap_header_struct hdr = {.version = _LINUX_CAPABILITY_VERSION_3, .pid = 0};
+    struct __user_cap_data_struct data[2] = {{0}};
+    for (int i = 0; i < 2; i++) {
+        data[i].effective = (uint32_t)(p->capabilities[CAP_SET_EFFECTIVE] >> (32 * i));
+        data[i].permitted = (uint32_t)(p->capabilities[CAP_SET_PERMITTED] >> (32 * i));
+        data[i].inheritable = (uint32_t)(p->capabilities[CAP_SET_INHERITABLE] >> (32 * i));
+    }
+    return (int)syscall(SYS_capset, &hdr, data);
+}
+
+/* runc's finalizeNamespace: bounding set, then user and groups with the capabilities kept, then the
+ * capability sets the process asked for. */
+static void become_user(const struct child_setup *s)
+{
+    const struct exec_process *p = s->p;
+    if (p->has_capabilities)
+        for (int cap = 0; cap < 64; cap++)
+            if (!(p->capabilities[CAP_SET_BOUNDING] & (UINT64_C(1) << cap)) &&
+                prctl(PR_CAPBSET_DROP, cap, 0, 0, 0) < 0 && errno != EINVAL)
+                child_fail(s, "cannot drop %s from the bounding set: %m",
+                           capability_name(cap) ? capability_name(cap) : "a capability");
+    if (prctl(PR_SET_KEEPCAPS, 1, 0, 0, 0) < 0)
+        child_fail(s, "prctl(PR_SET_KEEPCAPS): %m");
+    if (setgroups(p->n_additional_gids, p->additional_gids) < 0)
+        child_fail(s, "cannot set the additional groups: %m");
+    if (setresgid(p->gid, p->gid, p->gid) < 0)
+        child_fail(s, "cannot set gid %u: %m", (unsigned)p->gid);
+    if (setresuid(p->uid, p->uid, p->uid) < 0)
+        child_fail(s, "cannot set uid %u: %m", (unsigned)p->uid);
+    if (chdir(p->cwd) < 0)
+        child_fail(s, "chdir to cwd (\"%s\") set in config.json failed: %m", p->cwd);
+    if (prctl(PR_SET_KEEPCAPS, 0, 0, 0, 0) < 0)
+        child_fail(s, "prctl(PR_SET_KEEPCAPS): %m");
+    if (!p->has_capabilities)
+        return;
+    if (capset_sets(p) < 0)
+        child_fail(s, "cannot set the capabilities: %m");
+    if (p->capabilities[CAP_SET_AMBIENT]) {
+        if (prctl(PR_CAP_AMBIENT, PR_CAP_AMBIENT_CLEAR_ALL, 0, 0, 0) < 0)
+            child_fail(s, "cannot clear the ambient capabilities: %m");
+        for (int cap = 0; cap < 64; cap++)
+            if ((p->capabilities[CAP_SET_AMBIENT] & (UINT64_C(1) << cap)) &&
+                prctl(PR_CAP_AMBIENT, PR_CAP_AMBIENT_RAISE, cap, 0, 0) < 0)
+                child_fail(s, "cannot raise the ambient capability %s: %m", capability_name(cap));
+    }
+}
+
+/* execvpe with the container's PATH, looked up inside the container. */
+static void exec_command(const struct child_setup *s)
+{
+    const struct exec_process *p = s->p;
+    const char *cmd = p->args[0];
+    if (strchr(cmd, '/')) {
+        execve(cmd, p->args, p->env);
+        child_fail(s, "exec: \"%s\": %m", cmd);
+    }
+    const char *path = exec_process_getenv(p, "PATH");
+    if (!path)
+        path = "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin";
+    int saved = ENOENT;
+    for (const char *dir = path; dir;) {
+        const char *colon = strchr(dir, ':');
+        size_t len = colon ? (size_t)(colon - dir) : strlen(dir);
+        char full[4096];
+        snprintf(full, sizeof(full), "%.*s/%s", (int)len, len ? dir : ".", cmd);
+        execve(full, p->args, p->env);
+        if (errno != ENOENT && errno != ENOTDIR)
+            saved = errno;
+        dir = colon ? colon + 1 : NULL;
+    }
+    if (saved == ENOENT)
+        child_fail(s, "exec: \"%s\": executable file not found in $PATH", cmd);
+    errno = saved;
+    child_fail(s, "exec: \"%s\": %m", cmd);
+}
+
+static void load_seccomp(const struct child_setup *s)
+{
+    int r = seccomp_load(s->seccomp);
+    if (r < 0) {
+        errno = -r;
+        child_fail(s, "cannot load the container's seccomp profile: %m");
+    }
+}
+
+static _noreturn_ void run_child(const struct child_setup *s)
+{
+    sigset_t none;
+    sigemptyset(&none);
+    sigprocmask(SIG_SETMASK, &none, NULL);
+    for (int sig = 1; sig < NSIG; sig++)
+        signal(sig, SIG_DFL);
+    join_cgroups(s);
+    close_extra_fds(s);
+    setup_terminal(s);
+    set_limits(s);
+    enter_rootfs(s);
+    umask(s->p->has_umask ? s->p->umask : 0022);
+    /* runc's order: without no_new_privs loading a filter needs CAP_SYS_ADMIN, so it comes before the
+     * capabilities go; with it, as late as possible. */
+    if (s->seccomp && !s->p->no_new_privileges)
+        load_seccomp(s);
+    become_user(s);
+    if (s->p->no_new_privileges && prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) < 0)
+        child_fail(s, "prctl(PR_SET_NO_NEW_PRIVS): %m");
+    if (s->seccomp && s->p->no_new_privileges)
+        load_seccomp(s);
+    exec_command(s);
+    _exit(127);
+}
+
+/* ---- the terminal ---- */
+
+/* Sends the pty master to --console-socket as runc does: one message carrying the fd, named by the data. */
+static int send_console(const char *socket_path, int master, const char *name)
+{
+    struct sockaddr_un addr = {.sun_family = AF_UNIX};
+    if (strlen(socket_path) >= sizeof(addr.sun_path))
+        return log_error_errno(ENAMETOOLONG, "console socket path too long: %s", socket_path);
+    strcpy(addr.sun_path, socket_path);
+    _cleanup_close_ int fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
+    if (fd < 0 || connect(fd, (struct sockaddr *)&addr, sizeof(addr)) < 0)
+        return log_error_errno(errno, "cannot connect to the console socket %s: %m", socket_path);
+    union {
+        char buf[CMSG_SPACE(sizeof(int))];
+        struct cmsghdr align;
+    } control = {0};
+    struct iovec iov = {.iov_base = (void *)name, .iov_len = strlen(name)};
+    struct msghdr msg = {
+        .msg_iov = &iov, .msg_iovlen = 1, .msg_control = control.buf, .msg_controllen = sizeof(control.buf)};
+    struct cmsghdr *c = CMSG_FIRSTHDR(&msg);
+    c->cmsg_level = SOL_SOCKET;
+    c->cmsg_type = SCM_RIGHTS;
+    c->cmsg_len = CMSG_LEN(sizeof(int));
+    memcpy(CMSG_DATA(c), &master, sizeof(int));
+    if (sendmsg(fd, &msg, 0) < 0)
+        return log_error_errno(errno, "cannot send the terminal to %s: %m", socket_path);
+    return 0;
+}
+
+/* Opens a pty, hands its master to the console socket and returns the slave. */
+static int open_terminal(const struct exec_process *p, const char *console_socket, int *ret_slave)
+{
+    _cleanup_close_ int master = posix_openpt(O_RDWR | O_NOCTTY | O_CLOEXEC);
+    if (master < 0 || grantpt(master) < 0 || unlockpt(master) < 0)
+        return log_error_errno(errno, "cannot open a pty: %m");
+    char name[256];
+    if (ptsname_r(master, name, sizeof(name)) != 0)
+        return log_error_errno(errno, "ptsname: %m");
+    int slave = open(name, O_RDWR | O_NOCTTY | O_CLOEXEC);
+    if (slave < 0)
+        return log_error_errno(errno, "cannot open %s: %m", name);
+    if (p->console_rows || p->console_cols) {
+        struct winsize ws = {.ws_row = p->console_rows, .ws_col = p->console_cols};
+        (void)ioctl(slave, TIOCSWINSZ, &ws);
+    }
+    int r = send_console(console_socket, master, name);
+    if (r < 0) {
+        close(slave);
+        return r;
+    }
+    *ret_slave = slave;
+    return 0;
+}
+
+/* ---- the parent ---- */
+
+static pid_t forward_to;
+
+static void forward_signal(int sig)
+{
+    if (forward_to > 0)
+        kill(forward_to, sig);
+}
+
+static int wait_foreground(pid_t pid)
+{
+    static const int forwarded[] = {SIGINT, SIGTERM, SIGHUP, SIGQUIT, SIGUSR1, SIGUSR2, SIGWINCH};
+    forward_to = pid;
+    struct sigaction sa = {.sa_handler = forward_signal, .sa_flags = SA_RESTART};
+    for (size_t i = 0; i < ARRAY_SIZE(forwarded); i++)
+        sigaction(forwarded[i], &sa, NULL);
+    int status;
+    while (waitpid(pid, &status, 0) < 0)
+        if (errno != EINTR)
+            return log_error_errno(errno, "waiting for the exec'd process: %m"), 255;
+    return WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
+}
+
+static int write_pid_file(const char *path, pid_t pid)
+{
+    char buf[32];
+    int n = snprintf(buf, sizeof(buf), "%d", (int)pid);
+    int r = write_file_atomic(path, buf, (size_t)n, 0644);
+    if (r < 0)
+        return log_error_errno(r, "cannot write the pid file %s: %m", path);
+    return 0;
+}
+
+static int prepare_process(const struct exec_request *q, const struct container *c, struct exec_process *ret)
+{
+    _cleanup_json_ json_t *process = NULL;
+    int r = load_process(q, c, &process);
+    if (r < 0)
+        return r;
+    struct runtime_features f;
+    runtime_features_init_host(&f);
+    runtime_features_probe_process(&f);
+    if ((r = runtime_features_load_env(&f)) < 0)
+        return r;
+    _cleanup_json_ json_t *rewrites = json_array();
+    char error[256] = "";
+    if (!rewrites)
+        return log_error_errno(ENOMEM, "out of memory");
+    if ((r = spec_rewrite_process(process, &f, rewrites, error, sizeof(error))) < 0 ||
+        (r = exec_process_parse(process, ret, error, sizeof(error))) < 0)
+        return r == -EINVAL ? log_error_errno(r, "exec: %s", error) : log_error_errno(r, "exec: %m");
+    size_t i;
+    json_t *line;
+    json_array_foreach(rewrites, i, line) log_debug("exec in %s: %s", q->id, json_string_value(line));
+    return 0;
+}
+
+/* The container's seccomp profile, from the config its runtime was given. */
+static int load_seccomp_profile(const struct container *c, scmp_filter_ctx *ret)
+{
+    json_error_t err;
+    _cleanup_json_ json_t *config = json_load_file(c->state.config_path, 0, &err);
+    if (!config)
+        return log_error_errno(EINVAL, "cannot read %s: %s", c->state.config_path, err.text);
+    char error[256] = "";
+    int r = oci_seccomp_compile(json_object_get(json_object_get(config, "linux"), "seccomp"), ret, error,
+                                sizeof(error));
+    if (r == -EINVAL)
+        return log_error_errno(r, "exec: %s", error);
+    if (r < 0)
+        return log_error_errno(r, "exec: cannot build the seccomp filter: %m");
+    return 0;
+}
+
+static int kig_exec(const struct exec_request *q, const struct container *c, pid_t init_pid)
+{
+    _cleanup_(exec_process_done) struct exec_process p = {0};
+    int r = prepare_process(q, c, &p);
+    if (r < 0)
+        return r;
+    bool detach = cli_true(q->values[OPT_DETACH]);
+    const char *console = q->values[OPT_CONSOLE_SOCKET];
+    if (p.terminal && !console)
+        return log_error_errno(EINVAL, "exec: a terminal needs --console-socket (kig-runtime does not relay "
+                                       "terminals itself)");
+    char **cgroup_files = NULL;
+    scmp_filter_ctx seccomp = NULL;
+    if ((r = load_seccomp_profile(c, &seccomp)) < 0)
+        return r;
+    if ((r = cgroup_procs_files(init_pid, c->state.rootfs, &cgroup_files)) < 0) {
+        if (seccomp)
+            seccomp_release(seccomp);
+        return r;
+    }
+    struct child_setup s = {.seccomp = seccomp,
+                            .p = &p,
+                            .rootfs = c->state.rootfs,
+                            .cgroup_files = cgroup_files,
+                            .pty_slave = -1,
+                            .preserve_fds =
+                                q->values[OPT_PRESERVE_FDS] ? atoi(q->values[OPT_PRESERVE_FDS]) : 0};
+    int err_pipe[2] = {-1, -1};
+    if (p.terminal && (r = open_terminal(&p, console, &s.pty_slave)) < 0)
+        goto out;
+    if (pipe2(err_pipe, O_CLOEXEC) < 0) {
+        r = log_error_errno(errno, "pipe: %m");
+        goto out;
+    }
+    s.error_fd = err_pipe[1];
+    fflush(NULL);
+    pid_t pid = fork();
+    if (pid < 0) {
+        r = log_error_errno(errno, "fork: %m");
+        goto out;
+    }
+    if (pid == 0) {
+        close(err_pipe[0]);
+        run_child(&s);
+    }
+    close(err_pipe[1]);
+    err_pipe[1] = -1;
+    char msg[1024];
+    ssize_t n;
+    while ((n = read(err_pipe[0], msg, sizeof(msg) - 1)) < 0 && errno == EINTR)
+        ;
+    if (n > 0) {
+        msg[n] = '\0';
+        waitpid(pid, NULL, 0);
+        r = log_error_errno(EIO, "exec failed: %s", msg);
+        goto out;
+    }
+    if (q->values[OPT_PID_FILE] && (r = write_pid_file(q->values[OPT_PID_FILE], pid)) < 0)
+        goto out;
+    r = detach ? 0 : wait_foreground(pid);
+out:
+    for (char **f = cgroup_files; f && *f; f++)
+        free(*f);
+    free(cgroup_files);
+    if (seccomp)
+        seccomp_release(seccomp);
+    if (s.pty_slave >= 0)
+        close(s.pty_slave);
+    if (err_pipe[0] >= 0)
+        close(err_pipe[0]);
+    if (err_pipe[1] >= 0)
+        close(err_pipe[1]);
+    return r;
+}
+
+static int run_exec(const struct global_options *g, struct exec_request *q, int first, int argc, char **argv)
+{
+    if (first >= argc) {
+        log_error("exec: usage: kig-runtime exec [--process FILE | OPTIONS] ID [COMMAND [ARGS...]]");
+        return 1;
+    }
+    q->id = argv[first];
+    q->command = argv + first + 1;
+    q->n_command = argc - first - 1;
+    if (!container_id_check(q->id))
+        return 1;
+    if (!q->values[OPT_PROCESS] && q->n_command == 0) {
+        log_error("exec: give a command after the container id, or --process FILE");
+        return 1;
+    }
+    _cleanup_(container_close) struct container c = {0};
+    if (container_open(g, q->id, &c) < 0)
+        return 1;
+    if (!c.has_state || !c.state.kig_exec) {
+        oci_runtime_exec(&c.rt, g, (const char *const *)argv, (size_t)argc);
+        return 1;
+    }
+    /* kig-runtime knows the init it created: while it lives (same start time) the container runs. Asking the
+     * runtime would cost a process start, and crun cannot tell without a freezer cgroup anyway. */
+    if (container_init_alive(&c) != 1) {
+        log_error("cannot exec in a stopped container");
+        return 1;
+    }
+    int r = kig_exec(q, &c, (pid_t)c.state.init_pid);
+    return r < 0 ? 1 : r;
+}
+
+int cmd_exec(const struct global_options *g, int argc, char **argv)
+{
+    struct exec_request q = {0};
+    int first = cli_parse("exec", exec_options, _OPT_MAX, argc, argv, q.values, OPT_ENV, &q.env, &q.n_env);
+    int r = first < 0 ? 1 : run_exec(g, &q, first, argc, argv);
+    free(q.env);
+    return r;
+}

@@ -1,0 +1,529 @@
+#include "node-setup.h"
+
+#include "components.h"
+#include "fileutil.h"
+#include "kubeconfig.h"
+#include "log.h"
+#include "macro.h"
+#include "netinfo.h"
+#include "node/node-config.h"
+#include "pki-setup.h"
+#include "spawn.h"
+
+#include <arpa/inet.h>
+#include <fcntl.h>
+#include <ifaddrs.h>
+#include <jansson.h>
+#include <limits.h>
+#include <signal.h>
+#include <stdio.h>
+#include <string.h>
+#include <sys/mount.h>
+#include <sys/prctl.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#define KIG_PAUSE_IMAGE       "localhost/kig/pause:3.2"
+#define SUBPROCESS_TIMEOUT_MS 120000
+/* A marker: kig put the fallback node address on lo (and must take it away again). */
+#define NODE_IP_MARKER "node-ip-added"
+
+int node_setup_init(struct node_setup *n, const struct data_dir *d, const char *node_name)
+{
+    *n = (struct node_setup){0};
+    snprintf(n->node_name, sizeof(n->node_name), "%s", node_name);
+    n->root = path_join(d->root, "node");
+    n->vkernel_run_dir = path_join(d->run, "vkernel");
+    if (!n->root || !n->vkernel_run_dir)
+        return -ENOMEM;
+    n->containerd_root = path_join(n->root, "containerd/root");
+    n->containerd_state = path_join(n->root, "containerd/state");
+    n->containerd_socket = path_join(n->root, "containerd/containerd.sock");
+    n->containerd_config = path_join(n->root, "config/containerd.toml");
+    n->kubelet_root = path_join(n->root, "kubelet");
+    n->kubelet_config = path_join(n->root, "config/kubelet.json");
+    n->kubelet_kubeconfig = path_join(n->root, "config/kubelet.kubeconfig");
+    n->cni_bin = path_join(n->root, "cni/bin");
+    n->cni_conf = path_join(n->root, "cni/conf");
+    n->runtime_root = path_join(n->root, "runtime");
+    if (!n->containerd_root || !n->containerd_state || !n->containerd_socket || !n->containerd_config ||
+        !n->kubelet_root || !n->kubelet_config || !n->kubelet_kubeconfig || !n->cni_bin || !n->cni_conf ||
+        !n->runtime_root)
+        return -ENOMEM;
+    return 0;
+}
+
+void node_setup_done(struct node_setup *n)
+{
+    char **paths[] = {&n->root,
+                      &n->containerd_root,
+                      &n->containerd_state,
+                      &n->containerd_socket,
+                      &n->containerd_config,
+                      &n->kubelet_root,
+                      &n->kubelet_config,
+                      &n->kubelet_kubeconfig,
+                      &n->cni_bin,
+                      &n->cni_conf,
+                      &n->runtime_root,
+                      &n->vkernel_run_dir,
+                      &n->trace_path};
+    for (size_t i = 0; i < ARRAY_SIZE(paths); i++) {
+        free(*paths[i]);
+        *paths[i] = NULL;
+    }
+    strv_done(&n->trace_args);
+}
+
+/* ---- mounts ---- */
+
+static bool is_mount_point(const char *path)
+{
+    struct stat st, parent;
+    _cleanup_free_ char *up = path_join(path, "..");
+    if (!up || stat(path, &st) < 0 || stat(up, &parent) < 0)
+        return false;
+    return st.st_dev != parent.st_dev;
+}
+
+/* Every mount point at or below root, from /proc/self/mountinfo, deepest (longest) last. */
+static int mounts_below(const char *root, struct strv *ret)
+{
+    _cleanup_fclose_ FILE *f = fopen("/proc/self/mountinfo", "re");
+    if (!f)
+        return negative_errno();
+    size_t root_len = strlen(root);
+    char line[8192];
+    while (fgets(line, sizeof(line), f)) {
+        char mount_point[PATH_MAX];
+        if (sscanf(line, "%*s %*s %*s %*s %4095s", mount_point) != 1)
+            continue;
+        if (strncmp(mount_point, root, root_len) != 0 ||
+            (mount_point[root_len] != '\0' && mount_point[root_len] != '/'))
+            continue;
+        int r = strv_push(ret, mount_point);
+        if (r < 0)
+            return r;
+    }
+    return 0;
+}
+
+/* Unmounts everything at or below root, deepest first (containers' rootfs and volumes included). Lazy: a
+ * busy mount is detached, not kept. */
+static int unmount_below(const char *root)
+{
+    _cleanup_(strv_done) struct strv mounts = {0};
+    int r = mounts_below(root, &mounts);
+    if (r < 0)
+        return log_error_errno(r, "cannot read /proc/self/mountinfo: %m");
+    int failed = 0;
+    /* mountinfo lists in mount order: undoing in reverse takes children before their parents. */
+    for (size_t i = mounts.n; i-- > 0;)
+        if (umount2(mounts.v[i], MNT_DETACH) < 0 && errno != EINVAL && errno != ENOENT) {
+            log_warn("cannot unmount %s: %m", mounts.v[i]);
+            failed = -errno;
+        }
+    return failed;
+}
+
+static int mount_tmpfs(const char *path, const char *options)
+{
+    int r = mkdir_p(path, 0755);
+    if (r < 0)
+        return log_error_errno(r, "cannot create %s: %m", path);
+    if (mount("tmpfs", path, "tmpfs", MS_NOSUID | MS_NODEV, options) < 0)
+        return log_error_errno(negative_errno(), "cannot mount a tmpfs on %s: %m", path);
+    return 0;
+}
+
+static int make_dirs(const struct node_setup *n)
+{
+    const char *dirs[] = {n->containerd_root, n->containerd_state, n->cni_bin, n->cni_conf, n->runtime_root};
+    for (size_t i = 0; i < ARRAY_SIZE(dirs); i++) {
+        int r = mkdir_p(dirs[i], 0755);
+        if (r < 0)
+            return log_error_errno(r, "cannot create %s: %m", dirs[i]);
+    }
+    _cleanup_free_ char *config = path_join(n->root, "config");
+    int r = config ? mkdir_p(config, 0700) : -ENOMEM;
+    if (r < 0)
+        return log_error_errno(r, "cannot create %s/config: %m", n->root);
+    /* kubelet writes pod logs here whatever its root dir is (v1.20 hard-codes it). */
+    r = mkdir_p("/var/log/pods", 0755);
+    if (r < 0)
+        return log_error_errno(r, "cannot create /var/log/pods: %m");
+    return 0;
+}
+
+static int mount_node_dirs(const struct node_setup *n)
+{
+    int r = mount_tmpfs(n->root, "mode=0755");
+    if (r < 0)
+        return r;
+    /* kubelet makes its root dir rshared (MS_SHARED|MS_REC), which gVisor refuses; a mount point that is
+     * already shared passes kubelet's check, and plain MS_SHARED works. */
+    if ((r = mount_tmpfs(n->kubelet_root, "mode=0750")) < 0)
+        return r;
+    if (mount(NULL, n->kubelet_root, NULL, MS_SHARED, NULL) < 0)
+        log_warn("cannot make %s shared (%m): kubelet may refuse its root dir", n->kubelet_root);
+    return make_dirs(n);
+}
+
+/* ---- the virtual kernel ---- */
+
+static int self_exe(char *buf, size_t size)
+{
+    ssize_t len = readlink("/proc/self/exe", buf, size - 1);
+    if (len < 0)
+        return log_error_errno(negative_errno(), "cannot find kig's own executable: %m");
+    buf[len] = '\0';
+    return 0;
+}
+
+/* `kig vkernel apply --json` in a child process (a crash there must not take the supervisor along), and
+ * the kig-trace arguments its plan asks for. */
+static int vkernel_apply(struct node_setup *n)
+{
+    char self[PATH_MAX];
+    int r = self_exe(self, sizeof(self));
+    if (r < 0)
+        return r;
+    const char *argv[] = {self, "vkernel", "apply", "--run-dir", n->vkernel_run_dir, "--json", NULL};
+    _cleanup_free_ char *out = NULL, *err = NULL;
+    int status;
+    r = run_capture(argv, &out, &err, SUBPROCESS_TIMEOUT_MS, &status);
+    if (r < 0)
+        return log_error_errno(r, "cannot run 'kig vkernel apply': %m");
+    if (!WIFEXITED(status) || WEXITSTATUS(status) != 0) {
+        char *nl = err ? strchr(err, '\n') : NULL;
+        if (nl)
+            *nl = '\0';
+        return log_error_errno(EIO, "the virtual kernel could not be set up: %s",
+                               err && *err ? err : "kig vkernel apply failed");
+    }
+    json_error_t jerr;
+    json_t *doc = json_loads(out, 0, &jerr);
+    json_t *args = doc ? json_object_get(doc, "trace_args") : NULL;
+    if (!json_is_array(args)) {
+        json_decref(doc);
+        return log_error_errno(EPROTO, "kig vkernel apply --json printed no trace_args");
+    }
+    size_t i;
+    json_t *v;
+    json_array_foreach(args, i, v)
+    {
+        if (json_is_string(v) && strv_push(&n->trace_args, json_string_value(v)) < 0) {
+            json_decref(doc);
+            return log_error_errno(ENOMEM, "out of memory");
+        }
+    }
+    json_decref(doc);
+    return 0;
+}
+
+static int vkernel_teardown(const char *run_dir)
+{
+    _cleanup_free_ char *state = path_join(run_dir, "vkernel.json");
+    if (!state || !path_exists(state))
+        return 0;
+    char self[PATH_MAX];
+    int r = self_exe(self, sizeof(self));
+    if (r < 0)
+        return r;
+    const char *argv[] = {self, "vkernel", "teardown", "--run-dir", run_dir, NULL};
+    _cleanup_free_ char *err = NULL;
+    int status;
+    r = run_capture(argv, NULL, &err, SUBPROCESS_TIMEOUT_MS, &status);
+    if (r < 0 || !WIFEXITED(status) || WEXITSTATUS(status) != 0)
+        return log_error_errno(r < 0 ? r : EIO, "kig vkernel teardown --run-dir %s failed: %s", run_dir,
+                               err && *err ? err : "see its output");
+    return 0;
+}
+
+/* ---- what containerd's process tree needs from kig-trace ---- */
+
+/* gVisor 20221219 gives PR_SET_CHILD_SUBREAPER to PID 1 only; containerd-shim needs it. */
+static bool subreaper_missing(void)
+{
+    pid_t pid = fork();
+    if (pid < 0)
+        return true;
+    if (pid == 0)
+        _exit(prctl(PR_SET_CHILD_SUBREAPER, 1) == 0 ? 0 : 1);
+    int status;
+    return waitpid(pid, &status, 0) != pid || !WIFEXITED(status) || WEXITSTATUS(status) != 0;
+}
+
+/* gVisor refuses fchown on a pipe (EPERM); the shim does it to the container's stdio. */
+static bool fchown_pipe_refused(void)
+{
+    int p[2];
+    if (pipe2(p, O_CLOEXEC) < 0)
+        return false;
+    bool refused = fchown(p[0], geteuid(), getegid()) < 0;
+    close(p[0]);
+    close(p[1]);
+    return refused;
+}
+
+/* The flags runc and crun use for their mounts (MS_REC with a bind, MS_SLAVE) are EINVAL in gVisor
+ * 20221219: tried on a scratch tmpfs. */
+static bool mount_flags_refused(const char *scratch_parent)
+{
+    _cleanup_free_ char *dir = path_join(scratch_parent, ".mount-probe");
+    if (!dir || mkdir_p(dir, 0700) < 0)
+        return false;
+    bool refused = false;
+    if (mount("tmpfs", dir, "tmpfs", 0, "size=64k") == 0) {
+        refused = mount(NULL, dir, NULL, MS_SLAVE | MS_REC, NULL) < 0 && errno == EINVAL;
+        umount2(dir, MNT_DETACH);
+    }
+    rmdir(dir);
+    return refused;
+}
+
+static bool has_rule(const struct strv *args, const char *rule)
+{
+    for (size_t i = 0; i + 1 < args->n; i++)
+        if (strcmp(args->v[i], "--rule") == 0 && strcmp(args->v[i + 1], rule) == 0)
+            return true;
+    return false;
+}
+
+static int add_rule(struct node_setup *n, const char *rule)
+{
+    if (has_rule(&n->trace_args, rule))
+        return 0;
+    return strv_push(&n->trace_args, "--rule") < 0 || strv_push(&n->trace_args, rule) < 0 ? -ENOMEM : 0;
+}
+
+static int plan_trace_rules(struct node_setup *n)
+{
+    int r = 0;
+    if (subreaper_missing())
+        r = add_rule(n, "subreaper");
+    if (r == 0 && fchown_pipe_refused())
+        r = add_rule(n, "fchown-pipe");
+    if (r == 0 && mount_flags_refused(n->root))
+        r = add_rule(n, "mount");
+    if (r < 0)
+        return log_error_errno(r, "out of memory");
+    return component_require(COMPONENT_KIG_TRACE, &n->trace_path);
+}
+
+/* ---- the node address ---- */
+
+/* Whether some interface, lo included (netinfo_addresses() skips it), has the IPv4 address. */
+static bool address_present(const char *ip)
+{
+    struct ifaddrs *list;
+    if (getifaddrs(&list) < 0)
+        return false;
+    bool found = false;
+    for (struct ifaddrs *a = list; a && !found; a = a->ifa_next) {
+        char buf[INET_ADDRSTRLEN];
+        if (a->ifa_addr && a->ifa_addr->sa_family == AF_INET &&
+            inet_ntop(AF_INET, &((struct sockaddr_in *)a->ifa_addr)->sin_addr, buf, sizeof(buf)))
+            found = strcmp(buf, ip) == 0;
+    }
+    freeifaddrs(list);
+    return found;
+}
+
+static int run_ip(const char *verb, const char *address)
+{
+    _cleanup_free_ char *ip = find_executable("ip");
+    if (!ip)
+        return log_error_errno(ENOENT, "the 'ip' command is missing: run 'apt-get install iproute2'");
+    const char *argv[] = {ip, "-4", "addr", verb, address, "dev", "lo", NULL};
+    _cleanup_free_ char *err = NULL;
+    int status;
+    int r = run_capture(argv, NULL, &err, 10000, &status);
+    if (r < 0 || !WIFEXITED(status) || WEXITSTATUS(status) != 0) {
+        char *nl = err ? strchr(err, '\n') : NULL;
+        if (nl)
+            *nl = '\0';
+        return log_error_errno(r < 0 ? r : EIO, "'ip addr %s %s dev lo' failed: %s", verb, address,
+                               err && *err ? err : "no message");
+    }
+    return 0;
+}
+
+int node_setup_node_ip(char *buf, size_t size)
+{
+    int r = netinfo_advertise_address(buf, size);
+    if (r < 0)
+        return r;
+    if (strncmp(buf, "127.", 4) == 0)
+        snprintf(buf, size, "%s", KIG_NODE_FALLBACK_IP);
+    return 0;
+}
+
+static int ensure_node_ip(struct node_setup *n, const struct data_dir *d)
+{
+    int r = node_setup_node_ip(n->node_ip, sizeof(n->node_ip));
+    if (r < 0)
+        return log_error_errno(r, "cannot find the node's address: %m");
+    if (strcmp(n->node_ip, KIG_NODE_FALLBACK_IP) != 0 || address_present(n->node_ip))
+        return 0;
+    /* kubelet refuses a loopback node address, and a sandbox without network has nothing else. */
+    if ((r = run_ip("add", KIG_NODE_FALLBACK_IP "/32")) < 0)
+        return r;
+    n->node_ip_added = true;
+    _cleanup_free_ char *marker = path_join(d->run, NODE_IP_MARKER);
+    if (marker)
+        (void)write_file_atomic(marker, "", 0, 0644);
+    return 0;
+}
+
+/* ---- configuration files ---- */
+
+/* rendered: the renderer's return value; doc: its document (taken). */
+static int write_config(const char *path, const char *what, int rendered, char *text)
+{
+    _cleanup_free_ char *doc = text;
+    if (rendered < 0 || !doc)
+        return log_error_errno(rendered < 0 ? rendered : EINVAL, "cannot render the %s: %m", what);
+    int r = write_file_atomic(path, doc, strlen(doc), 0600);
+    if (r < 0)
+        return log_error_errno(r, "cannot write %s: %m", path);
+    return 0;
+}
+
+static int link_cni_plugin(const struct node_setup *n)
+{
+    _cleanup_free_ char *plugin = NULL;
+    int r = component_require(COMPONENT_KIG_CNI, &plugin);
+    if (r < 0)
+        return r;
+    /* containerd's CRI always runs the "loopback" plugin too; kig-cni stands in for it by that name. */
+    const char *names[] = {"kig-cni", "loopback"};
+    for (size_t i = 0; i < ARRAY_SIZE(names); i++) {
+        _cleanup_free_ char *link = path_join(n->cni_bin, names[i]);
+        if (!link)
+            return log_error_errno(ENOMEM, "out of memory");
+        (void)unlink(link);
+        if (symlink(plugin, link) < 0)
+            return log_error_errno(negative_errno(), "cannot create %s: %m", link);
+    }
+    return 0;
+}
+
+static int write_configs(struct node_setup *n, const struct data_dir *d, const char *cluster_name,
+                         const char *server)
+{
+    _cleanup_free_ char *runtime = NULL;
+    int r = component_require(COMPONENT_KIG_RUNTIME, &runtime);
+    if (r < 0 || (r = link_cni_plugin(n)) < 0)
+        return r;
+    char *text = NULL;
+    const struct containerd_options co = {
+        .root = n->containerd_root,
+        .state = n->containerd_state,
+        .socket = n->containerd_socket,
+        .snapshotter = "native", /* overlay needs mounts gVisor 20221219 refuses; native always works */
+        .runtime_binary = runtime,
+        .runtime_root = n->runtime_root,
+        .sandbox_image = KIG_PAUSE_IMAGE,
+        .cni_bin_dir = n->cni_bin,
+        .cni_conf_dir = n->cni_conf,
+        .restrict_oom_score_adj = true,
+    };
+    r = containerd_config_render(&co, &text);
+    if ((r = write_config(n->containerd_config, "containerd configuration", r, text)) < 0)
+        return r;
+    _cleanup_free_ char *ca = data_dir_pki_file(d, "ca.crt"),
+                        *crt = data_dir_pki_file(d, "kubelet-server.crt"),
+                        *key = data_dir_pki_file(d, "kubelet-server.key");
+    if (!ca || !crt || !key)
+        return log_error_errno(ENOMEM, "out of memory");
+    const struct kubelet_options ko = {
+        .node_ip = n->node_ip,
+        .client_ca_file = ca,
+        .tls_cert_file = crt,
+        .tls_key_file = key,
+        .cluster_domain = KIG_CLUSTER_DOMAIN,
+        .cgroups_per_qos = false, /* cAdvisor's /kubepods stats are incomplete here (docs/vkernel.md) */
+        /* On: it is also what makes kubelet's cAdvisor collect disk usage (DiskUsageMetrics) for a CRI
+         * runtime, without which it logs "cannot find filesystem info" for the image fs every 10 s. Its
+         * known trouble, cAdvisor ignoring 9p, does not arise: the node's directories are on tmpfs. */
+        .local_storage_capacity_isolation = true,
+    };
+    text = NULL;
+    r = kubelet_config_render(&ko, &text);
+    if ((r = write_config(n->kubelet_config, "kubelet configuration", r, text)) < 0)
+        return r;
+    _cleanup_free_ char *conflist = path_join(n->cni_conf, "10-kig.conflist");
+    if (!conflist)
+        return log_error_errno(ENOMEM, "out of memory");
+    /* Pods share the node's network until kig's pod networking is chosen here (docs/networking.md). */
+    const struct cni_options cni = {
+        .network_name = "kig", .plugin_type = "kig-cni", .strategy = "host", .node_ip = n->node_ip};
+    text = NULL;
+    r = cni_conflist_render(&cni, &text);
+    if ((r = write_config(conflist, "CNI configuration", r, text)) < 0)
+        return r;
+    return kubeconfig_write_from_pki(n->kubelet_kubeconfig, d->pki, "kubelet", cluster_name, server);
+}
+
+/* ---- prepare and undo ---- */
+
+int node_setup_prepare(struct node_setup *n, const struct data_dir *d, const char *cluster_name,
+                       const char *server)
+{
+    int r;
+    /* What a killed supervisor left (containers' mounts, a half-torn-down node) goes first. */
+    if (is_mount_point(n->root))
+        (void)unmount_below(n->root);
+    if ((r = mount_node_dirs(n)) < 0 || (r = vkernel_apply(n)) < 0 || (r = plan_trace_rules(n)) < 0 ||
+        (r = ensure_node_ip(n, d)) < 0 || (r = write_configs(n, d, cluster_name, server)) < 0) {
+        node_setup_teardown(n);
+        return r;
+    }
+    return 0;
+}
+
+static int remove_node_ip(const char *run_dir, bool added)
+{
+    _cleanup_free_ char *marker = path_join(run_dir, NODE_IP_MARKER);
+    if (!added && !(marker && path_exists(marker)))
+        return 0;
+    int r = address_present(KIG_NODE_FALLBACK_IP) ? run_ip("del", KIG_NODE_FALLBACK_IP "/32") : 0;
+    if (r == 0 && marker)
+        (void)unlink(marker);
+    return r;
+}
+
+static int teardown_paths(const char *root, const char *vkernel_run_dir, const char *run_dir, bool ip_added)
+{
+    int r = 0, k;
+    if ((k = unmount_below(root)) < 0)
+        r = k;
+    if ((k = vkernel_teardown(vkernel_run_dir)) < 0)
+        r = k;
+    if ((k = remove_node_ip(run_dir, ip_added)) < 0)
+        r = k;
+    return r;
+}
+
+int node_setup_teardown(struct node_setup *n)
+{
+    _cleanup_free_ char *run_dir = strdup(n->vkernel_run_dir);
+    if (!run_dir)
+        return -ENOMEM;
+    char *slash = strrchr(run_dir, '/');
+    if (slash)
+        *slash = '\0';
+    int r = teardown_paths(n->root, n->vkernel_run_dir, run_dir, n->node_ip_added);
+    n->node_ip_added = false;
+    return r;
+}
+
+int node_setup_cleanup(const struct data_dir *d)
+{
+    _cleanup_free_ char *root = path_join(d->root, "node"), *vk = path_join(d->run, "vkernel");
+    if (!root || !vk)
+        return -ENOMEM;
+    return teardown_paths(root, vk, d->run, false);
+}

@@ -1,0 +1,58 @@
+/* The node (full mode): what has to exist before containerd and kubelet start, and goes away after they
+ * stop. The supervisor runs it; `kig down` and the next `kig up` use node_setup_cleanup() for what a killed
+ * supervisor left behind.
+ *
+ *   <data>/node/                a tmpfs (cAdvisor ignores 9p roots; nothing here outlives the node)
+ *     containerd/{root,state}   containerd's images, snapshots and runtime state; containerd.sock
+ *     kubelet/                  kubelet's root dir: its own tmpfs, made shared (kubelet wants rshared)
+ *     cni/{bin,conf}            kig-cni (also as "loopback": containerd's CRI always calls it) and its
+ * conflist runtime/                  kig-runtime's --root config/                   containerd.toml,
+ * kubelet.json, kubelet.kubeconfig <data>/run/vkernel/         `kig vkernel` state (outside the tmpfs:
+ * teardown must read it after a crash)
+ */
+#pragma once
+
+#include "datadir.h"
+#include "strv.h"
+
+#include <stdbool.h>
+#include <stddef.h>
+
+/* The address the node registers with when the sandbox has no network (kubelet refuses loopback ones):
+ * kig puts it on lo. */
+#define KIG_NODE_FALLBACK_IP "10.200.0.1"
+/* kubelet's healthz port (plain HTTP on loopback). */
+#define KIG_KUBELET_HEALTHZ_PORT 10248
+
+struct node_setup {
+    char *root;
+    char *containerd_root, *containerd_state, *containerd_socket, *containerd_config;
+    char *kubelet_root, *kubelet_config, *kubelet_kubeconfig;
+    char *cni_bin, *cni_conf;
+    char *runtime_root;
+    char *vkernel_run_dir;
+    char node_name[64];
+    char node_ip[64];
+    bool node_ip_added;     /* kig put node_ip on lo and removes it at teardown */
+    char *trace_path;       /* kig-trace */
+    struct strv trace_args; /* the vkernel's kig-trace arguments plus the rules containerd's tree needs */
+};
+
+/* The address the node registers with: the sandbox's first non-loopback IPv4 address, else
+ * KIG_NODE_FALLBACK_IP. */
+int node_setup_node_ip(char *buf, size_t size);
+
+/* Paths only; nothing is touched. */
+int node_setup_init(struct node_setup *n, const struct data_dir *d, const char *node_name);
+void node_setup_done(struct node_setup *n);
+
+/* Mounts, the virtual kernel, the node address and the configuration files. Idempotent over what a crashed
+ * run left. Logs one line naming the cause on failure (after undoing what it did). */
+int node_setup_prepare(struct node_setup *n, const struct data_dir *d, const char *cluster_name,
+                       const char *server);
+
+/* Undoes node_setup_prepare (best effort: every step is tried; failures are logged). */
+int node_setup_teardown(struct node_setup *n);
+
+/* For `kig down` without a supervisor: undo what a killed supervisor left in this data dir. */
+int node_setup_cleanup(const struct data_dir *d);

@@ -1,0 +1,237 @@
+#include "readiness.h"
+
+#include "macro.h"
+#include "pki-setup.h"
+
+#include "node-setup.h"
+
+#include <curl/curl.h>
+#include <jansson.h>
+#include <stdio.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <sys/un.h>
+#include <unistd.h>
+
+#define PROBE_TIMEOUT_MS 2000
+#define BODY_MAX         (256u << 10)
+
+int readiness_init(void)
+{
+    return curl_global_init(CURL_GLOBAL_DEFAULT) == CURLE_OK ? 0 : -EIO;
+}
+
+struct body {
+    char *data;
+    size_t len;
+};
+
+static size_t body_append(char *ptr, size_t size, size_t nmemb, void *userdata)
+{
+    struct body *b = userdata;
+    size_t n = size * nmemb;
+    if (b->len + n > BODY_MAX)
+        return 0; /* a health endpoint never says this much: fail the transfer */
+    char *grown = realloc(b->data, b->len + n + 1);
+    if (!grown)
+        return 0;
+    memcpy(grown + b->len, ptr, n);
+    b->len += n;
+    grown[b->len] = '\0';
+    b->data = grown;
+    return n;
+}
+
+static int curl_error_to_errno(CURLcode c)
+{
+    switch (c) {
+    case CURLE_COULDNT_CONNECT:
+        return -ECONNREFUSED;
+    case CURLE_OPERATION_TIMEDOUT:
+        return -ETIMEDOUT;
+    case CURLE_OUT_OF_MEMORY:
+        return -ENOMEM;
+    case CURLE_SSL_CONNECT_ERROR:
+    case CURLE_PEER_FAILED_VERIFICATION:
+    case CURLE_SSL_CERTPROBLEM:
+    case CURLE_SSL_CACERT_BADFILE:
+        return -EPROTO;
+    default:
+        return -EIO;
+    }
+}
+
+int http_get(const struct tls_files *tls, const char *url, int timeout_ms, long *ret_status, char **ret_body)
+{
+    CURL *curl = curl_easy_init();
+    if (!curl)
+        return -ENOMEM;
+    struct body body = {0};
+    curl_easy_setopt(curl, CURLOPT_URL, url);
+    curl_easy_setopt(curl, CURLOPT_NOSIGNAL, 1L);
+    curl_easy_setopt(curl, CURLOPT_NOPROXY, "*"); /* a user's https_proxy must not see cluster traffic */
+    curl_easy_setopt(curl, CURLOPT_TIMEOUT_MS, (long)timeout_ms);
+    curl_easy_setopt(curl, CURLOPT_CONNECTTIMEOUT_MS, (long)timeout_ms);
+    curl_easy_setopt(curl, CURLOPT_WRITEFUNCTION, body_append);
+    curl_easy_setopt(curl, CURLOPT_WRITEDATA, &body);
+    if (tls && tls->ca_file)
+        curl_easy_setopt(curl, CURLOPT_CAINFO, tls->ca_file);
+    else {
+        curl_easy_setopt(curl, CURLOPT_SSL_VERIFYPEER, 0L);
+        curl_easy_setopt(curl, CURLOPT_SSL_VERIFYHOST, 0L);
+    }
+    if (tls && tls->cert_file) {
+        curl_easy_setopt(curl, CURLOPT_SSLCERT, tls->cert_file);
+        curl_easy_setopt(curl, CURLOPT_SSLKEY, tls->key_file);
+    }
+    CURLcode c = curl_easy_perform(curl);
+    long status = 0;
+    if (c == CURLE_OK)
+        curl_easy_getinfo(curl, CURLINFO_RESPONSE_CODE, &status);
+    curl_easy_cleanup(curl);
+    if (c != CURLE_OK) {
+        free(body.data);
+        return curl_error_to_errno(c);
+    }
+    *ret_status = status;
+    if (ret_body)
+        *ret_body = body.data ? body.data : strdup("");
+    else
+        free(body.data);
+    return ret_body && !*ret_body ? -ENOMEM : 0;
+}
+
+/* Paths of the cluster's TLS files, built once per call. */
+struct tls_paths {
+    char ca[4096], cert[4096], key[4096];
+};
+
+static void tls_paths_init(struct tls_paths *p, const struct data_dir *d, const char *ca, const char *client)
+{
+    snprintf(p->ca, sizeof(p->ca), "%s/%s.crt", d->pki, ca);
+    snprintf(p->cert, sizeof(p->cert), "%s/%s.crt", d->pki, client);
+    snprintf(p->key, sizeof(p->key), "%s/%s.key", d->pki, client);
+}
+
+static enum probe_result probe_url(const struct tls_files *tls, const char *url, const char *ok_body)
+{
+    long status;
+    _cleanup_free_ char *body = NULL;
+    if (http_get(tls, url, PROBE_TIMEOUT_MS, &status, &body) < 0)
+        return PROBE_DOWN;
+    return status == 200 && strstr(body, ok_body) ? PROBE_OK : PROBE_RESPONDING;
+}
+
+/* containerd serves gRPC on its socket once every plugin is loaded. */
+static enum probe_result probe_unix_socket(const struct data_dir *d)
+{
+    struct sockaddr_un sa = {.sun_family = AF_UNIX};
+    if ((size_t)snprintf(sa.sun_path, sizeof(sa.sun_path), "%s/node/containerd/containerd.sock", d->root) >=
+        sizeof(sa.sun_path))
+        return PROBE_DOWN;
+    int fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
+    if (fd < 0)
+        return PROBE_DOWN;
+    int r = connect(fd, (struct sockaddr *)&sa, sizeof(sa));
+    close(fd);
+    return r == 0 ? PROBE_OK : PROBE_DOWN;
+}
+
+enum probe_result readiness_probe(const struct data_dir *d, const struct component_spec *spec, int port)
+{
+    struct tls_paths p;
+    char url[256];
+    switch (spec->probe) {
+    case PROBE_ETCD_HEALTH: {
+        tls_paths_init(&p, d, "etcd-ca", "apiserver-etcd-client");
+        struct tls_files tls = {p.ca, p.cert, p.key};
+        snprintf(url, sizeof(url), "https://%s:%d/health", KIG_BIND_ADDRESS, port);
+        return probe_url(&tls, url, "\"health\":\"true\"");
+    }
+    case PROBE_APISERVER_READYZ: {
+        tls_paths_init(&p, d, "ca", "admin");
+        struct tls_files tls = {p.ca, p.cert, p.key};
+        snprintf(url, sizeof(url), "https://%s:%d/readyz", KIG_BIND_ADDRESS, port);
+        return probe_url(&tls, url, "ok");
+    }
+    case PROBE_HEALTHZ:
+        snprintf(url, sizeof(url), "https://%s:%d/healthz", KIG_BIND_ADDRESS, port);
+        return probe_url(NULL, url, "ok");
+    case PROBE_KUBELET_HEALTHZ:
+        snprintf(url, sizeof(url), "http://127.0.0.1:%d/healthz", KIG_KUBELET_HEALTHZ_PORT);
+        return probe_url(NULL, url, "ok");
+    case PROBE_UNIX_SOCKET:
+        return probe_unix_socket(d);
+    }
+    return PROBE_DOWN;
+}
+
+static const char *const default_namespace[] = {"/api/v1/namespaces/default", NULL};
+static const char *const default_sa[] = {"/api/v1/namespaces/default/serviceaccounts/default", NULL};
+static const char *const priority_classes[] = {
+    "/apis/scheduling.k8s.io/v1/priorityclasses/system-node-critical",
+    "/apis/scheduling.k8s.io/v1/priorityclasses/system-cluster-critical", NULL};
+
+static const char *const nodes[] = {"/api/v1/nodes", NULL};
+
+bool readiness_node_list_has_ready(const char *body)
+{
+    json_t *doc = json_loads(body, 0, NULL);
+    json_t *items = json_object_get(doc, "items");
+    bool ready = false;
+    size_t i, j;
+    json_t *node, *cond;
+    json_array_foreach(items, i, node)
+    {
+        json_t *conditions = json_object_get(json_object_get(node, "status"), "conditions");
+        json_array_foreach(conditions, j, cond)
+        {
+            const char *type = json_string_value(json_object_get(cond, "type"));
+            const char *status = json_string_value(json_object_get(cond, "status"));
+            if (type && status && strcmp(type, "Ready") == 0 && strcmp(status, "True") == 0)
+                ready = true;
+        }
+    }
+    json_decref(doc);
+    return ready;
+}
+
+static const struct cluster_check checks[] = {
+    {"default namespace", "the default namespace exists", default_namespace, NULL},
+    {"system priority classes", "the system priority classes exist", priority_classes, NULL},
+    {"default service account", "the default service account exists", default_sa, NULL},
+    /* full mode only, from here on */
+    {"node to be Ready", "the node is Ready", nodes, readiness_node_list_has_ready},
+};
+#define N_CONTROL_PLANE_CHECKS 3
+
+const struct cluster_check *readiness_cluster_checks(unsigned mode, size_t *ret_n)
+{
+    *ret_n = mode & CLUSTER_MODE_FULL ? ARRAY_SIZE(checks) : N_CONTROL_PLANE_CHECKS;
+    return checks;
+}
+
+int readiness_api_get(const struct data_dir *d, int api_port, const char *path, long *ret_status,
+                      char **ret_body)
+{
+    struct tls_paths p;
+    tls_paths_init(&p, d, "ca", "admin");
+    struct tls_files tls = {p.ca, p.cert, p.key};
+    char url[512];
+    snprintf(url, sizeof(url), "https://%s:%d%s", KIG_BIND_ADDRESS, api_port, path);
+    return http_get(&tls, url, PROBE_TIMEOUT_MS, ret_status, ret_body);
+}
+
+int readiness_cluster_check(const struct data_dir *d, int api_port, const struct cluster_check *check)
+{
+    for (const char *const *path = check->api_paths; *path; path++) {
+        long status;
+        _cleanup_free_ char *body = NULL;
+        int r = readiness_api_get(d, api_port, *path, &status, check->accept ? &body : NULL);
+        if (r < 0)
+            return r;
+        if (status != 200 || (check->accept && !check->accept(body)))
+            return 0;
+    }
+    return 1;
+}
