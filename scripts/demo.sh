@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # The main job, from a fresh Debian bookworm machine: installs dependencies, builds kig and the Kubernetes
 # components (cached), starts a gVisor sandbox with Debian's runsc and, inside it, shows what kig sees, brings
-# up a Kubernetes control plane with kig and uses it with plain kubectl.
+# up a Kubernetes node with kig (`kig up`) and runs a pod in it with plain kubectl: Running, logs, exec.
 set -euo pipefail
 here=$(cd "$(dirname "$0")/.." && pwd)
 cd "$here"
@@ -10,21 +10,27 @@ step() { printf '\n=== %s\n' "$*"; }
 
 if [ "${1:-}" = --inside ]; then
     # Runs inside the sandbox. The cluster lives in a throw-away data dir and is purged at the end.
+    images=$2
     data=$(mktemp -d /tmp/kig-demo.XXXXXX)
-    trap 'kig down --purge --data-dir "$data" >/dev/null 2>&1 || true; rm -rf "$data"' EXIT
+    trap 'kig down --purge --data-dir "$data/cluster" >/dev/null 2>&1 || true; rm -rf "$data"' EXIT
     step "inside gVisor ($(uname -sr)): kig doctor"
     kig doctor
-    step "kig up --control-plane-only"
-    kig up --control-plane-only --data-dir "$data/cluster"
+    step "kig up (control plane, containerd under kig-trace, kubelet)"
+    kig up --data-dir "$data/cluster"
     export KUBECONFIG=$data/cluster/kubeconfig/admin.kubeconfig
-    step "kubectl: namespaces, a Deployment, a ConfigMap, a server-side dry run"
-    kubectl get ns
-    kubectl create deployment web --image=registry.k8s.io/pause:3.2 --replicas=2
-    kubectl create configmap demo --from-literal=greeting=hello-from-gvisor
-    kubectl get configmap demo -o jsonpath='{.data.greeting}{"\n"}'
-    kubectl create namespace dry -o yaml --dry-run=client | kubectl apply --server-side --dry-run=server -f -
-    sleep 3
-    kubectl get deployments,replicasets,pods
+    kubectl get nodes -o wide
+    step "load the locally built images (no registry here)"
+    ctr -a "$data/cluster/node/containerd/containerd.sock" -n k8s.io images import "$images/kig-pause.oci.tar"
+    ctr -a "$data/cluster/node/containerd/containerd.sock" -n k8s.io images import "$images/kig-busybox.oci.tar"
+    step "a pod (host network: pod network namespaces are the next step, docs/node.md)"
+    kubectl run hello --image=localhost/kig/busybox:latest --image-pull-policy=Never --restart=Never \
+        --overrides='{"spec":{"hostNetwork":true}}' -- sh -c 'echo "hello from a pod in gVisor ($(uname -r))"; sleep 3600'
+    kubectl wait --for=condition=Ready pod/hello --timeout=120s
+    kubectl get pods -o wide
+    step "kubectl logs hello"
+    kubectl logs hello
+    step "kubectl exec hello"
+    kubectl exec hello -- sh -c 'echo "exec works: $(hostname), pid $$"'
     step "kig status"
     kig status --data-dir "$data/cluster"
     step "kig down"
@@ -40,6 +46,11 @@ step "build kig"
 [ -f build/build.ninja ] || meson setup build >/dev/null
 ninja -C build >/dev/null
 
+step "build the local images (pause from kig-pause, busybox from busybox-static)"
+images=$(mktemp -d /tmp/kig-demo-images.XXXXXX)
+trap 'rm -rf "$images"' EXIT
+scripts/build-images.sh --pause build/src/kig-pause/kig-pause "$images"
+
 export PATH="$here/build/src/kig:$PATH"
 step "start a gVisor sandbox (runsc) and run the rest inside it"
-BED_STREAM=1 tests/runsc/bed --timeout 600 -- "$0" --inside
+BED_STREAM=1 tests/runsc/bed --timeout 600 -- "$0" --inside "$images"

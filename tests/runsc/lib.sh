@@ -89,6 +89,16 @@ in_bed() {
 }
 
 # The mount table and kig-related processes, to prove a run left nothing behind.
+# wait_for SECONDS CMD...: retries CMD (output discarded) every 0.3 s until it succeeds; 1 when it never did.
+wait_for() {
+    local deadline=$(($(date +%s) + $1))
+    shift
+    until "$@" >/dev/null 2>&1; do
+        [ "$(date +%s)" -lt "$deadline" ] || return 1
+        sleep 0.3
+    done
+}
+
 mount_snapshot() { awk '{print $5, $9}' /proc/self/mountinfo | sort; }
 kig_processes() { ps -eo pid=,comm= | awk '$2 ~ /^(kig|etcd|kube-|containerd|kubelet|runc|crun)/ {print}' || true; }
 

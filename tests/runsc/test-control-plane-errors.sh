@@ -31,22 +31,13 @@ expect_error() {
     fi
 }
 
-wait_for() {
-    local deadline=$(($(date +%s) + $1))
-    shift
-    until "$@" >/dev/null 2>&1; do
-        [ "$(date +%s)" -lt "$deadline" ] || return 1
-        sleep 0.5
-    done
-}
-
 # Everything that is cluster data (logs and run state are not).
 data_sum() { (cd "$D" && find . -path ./logs -prune -o -path ./run -prune -o -type f -print | sort | xargs sha256sum); }
 
 no_cluster_yet() {
-    expect_error "kig up without --control-plane-only" 1 \
-        "kig up: error: full node mode is not available yet: use --control-plane-only" \
-        "$KIG" up --data-dir "$D"
+    expect_error "a missing kig-trace (the node's syscall supervisor) names the variable to fix" 1 \
+        "kig-trace not found: KIG_TRACE=/nonexistent/kig-trace is not an executable file; fix or unset it" \
+        env KIG_TRACE=/nonexistent/kig-trace "$KIG" up --data-dir "$D"
     expect_error "an invalid --name is a usage error" 2 "invalid --name 'Bad_Name'" \
         "$KIG" up --control-plane-only --name Bad_Name --data-dir "$D"
     expect_error "an invalid --port is a usage error" 2 "invalid --port '70000'" \

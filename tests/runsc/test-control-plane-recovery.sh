@@ -11,15 +11,6 @@ export KUBECTL
 RECOVERY_GOAL_S=15
 RECOVERY_LIMIT_S=120
 
-wait_for() {
-    local deadline=$(($(date +%s) + $1))
-    shift
-    until "$@" >/dev/null 2>&1; do
-        [ "$(date +%s)" -lt "$deadline" ] || return 1
-        sleep 0.2
-    done
-}
-
 kc() { "$KUBECTL" --request-timeout=20s "$@"; }
 status_json() { "$KIG" status --json --data-dir "$D" 2>/dev/null; }
 component_field() { # NAME FIELD

@@ -12,16 +12,6 @@ require_root
 KUBECTL=${KIG_KUBECTL:-$(command -v kubectl || echo /usr/bin/kubectl)}
 export KUBECTL
 
-# wait_for SECONDS CMD...: retries CMD every half second; 1 when it never succeeded.
-wait_for() {
-    local deadline=$(($(date +%s) + $1))
-    shift
-    until "$@" >/dev/null 2>&1; do
-        [ "$(date +%s)" -lt "$deadline" ] || return 1
-        sleep 0.5
-    done
-}
-
 kc() { "$KUBECTL" --request-timeout=30s "$@"; }
 as_alice() { "$KUBECTL" --request-timeout=30s --kubeconfig "$W/alice.kubeconfig" "$@"; }
 no_cluster_processes() { [ -z "$(kig_processes)" ]; }
@@ -157,12 +147,6 @@ inside() {
     local out err rc mounts_before uid ca_sum logs_pid
     mounts_before=$(mount_snapshot)
 
-    out=$("$KIG" up --data-dir "$D" 2>&1)
-    rc=$?
-    assert_eq "kig up without --control-plane-only fails" 1 "$rc"
-    assert_eq "...with one line telling what to do" \
-        "kig up: error: full node mode is not available yet: use --control-plane-only" "$out"
-
     out=$("$KIG" up --control-plane-only --data-dir "$D" 2>"$W/up1.err")
     rc=$?
     err=$(cat "$W/up1.err")
@@ -177,6 +161,11 @@ inside() {
         assert_contains "kubectl get ns lists $ns" "$(kc get ns -o name 2>&1)" "namespace/$ns"
     done
     assert_contains "the system priority classes exist" "$(kc get priorityclasses -o name 2>&1)" system-node-critical
+    out=$("$KIG" up --data-dir "$D" 2>&1)
+    rc=$?
+    assert_eq "kig up (a node) on this control-plane-only cluster fails" 1 "$rc"
+    assert_contains "...with one line telling what to run" "$out" \
+        "holds a control-plane-only cluster: run 'kig up --control-plane-only'"
 
     create_objects
     check_objects "while up"

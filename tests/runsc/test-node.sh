@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
-# `kig up` (full node) inside gVisor: containerd (under kig-trace) and kubelet join the control plane and the
-# node goes Ready; it stays Ready through a hold (KIG_NODE_HOLD_S, default 60 s; bench/node-ready.sh holds
+# `kig up` (full node) inside gVisor: containerd (under kig-trace), kubelet and kig-proxy join the control plane
+# and the node goes Ready; it stays Ready through a hold (KIG_NODE_HOLD_S, default 60 s; bench/node-ready.sh holds
 # 10 minutes) with no ContainerManager, cAdvisor or runtime error logged after Ready; the death of kig-trace
 # is detected, reported and healed; `kig down` leaves no process, no mount and no node address; a second
 # `kig up` is Ready again.
@@ -12,15 +12,6 @@ require_root
 KUBECTL=${KIG_KUBECTL:-$(command -v kubectl || echo /usr/bin/kubectl)}
 HOLD_S=${KIG_NODE_HOLD_S:-60}
 export KUBECTL HOLD_S
-
-wait_for() { # SECONDS CMD...
-    local deadline=$(($(date +%s) + $1))
-    shift
-    until "$@" >/dev/null 2>&1; do
-        [ "$(date +%s)" -lt "$deadline" ] || return 1
-        sleep 0.5
-    done
-}
 
 kc() { "$KUBECTL" --request-timeout=30s "$@"; }
 node_ready() { [ "$(kc get node kig -o jsonpath='{.status.conditions[?(@.type=="Ready")].status}' 2>/dev/null)" = True ]; }
@@ -51,6 +42,11 @@ check_hold() {
     assert_eq "no ContainerManager, cAdvisor or runtime error was logged during the hold" "" "$errors"
     assert_eq "kig restarted nothing during the hold" "0 0" \
         "$(component_field containerd restarts) $(component_field kubelet restarts)"
+    if [ -n "$errors" ] || [ "$(component_field kubelet restarts)" != 0 ]; then
+        grep -E 'exited|killed|no longer ready' "$D/logs/kig.log" | sed 's/^/#   kig.log: /'
+        grep -E '^[EF][0-9]' "$D/logs/kubelet.log" | tail -n 8 | cut -c1-240 | sed 's/^/#   kubelet.log: /'
+        grep -B3 -A3 'ContainerStatus for' "$D/logs/containerd.log" | head -n 14 | cut -c1-240 | sed 's/^/#   containerd.log: /'
+    fi
 }
 
 check_tracer_death() {
@@ -88,13 +84,15 @@ inside() {
         "$(kc get node kig -o jsonpath='{.status.addresses[?(@.type=="InternalIP")].address}' 2>&1)"
     assert_contains "the node runs containerd" "$(kc get node kig -o jsonpath='{.status.nodeInfo.containerRuntimeVersion}' 2>&1)" \
         "containerd://"
-    assert_eq "status --json: six components, each with a pid and ready" "6 6" \
+    assert_eq "status --json: seven components, each with a pid and ready" "7 7" \
         "$("$KIG" status --json --data-dir "$D" | json_get - 'str(len(d["components"])) + " " + str(len([c for c in d["components"] if c["pid"] > 0 and c["ready"]]))')"
     assert_contains "containerd runs under kig-trace" "$(tr '\0' ' ' <"/proc/$(component_field containerd pid)/cmdline")" \
         "kig-trace"
     check "the kubelet API answers the apiserver (kubectl get --raw /api/v1/nodes/kig/proxy/healthz)" \
         sh -c "[ \"\$('$KUBECTL' get --raw /api/v1/nodes/kig/proxy/healthz 2>&1)\" = ok ]"
     check "the virtual kernel is applied" test -e "$D/run/vkernel/vkernel.json"
+    check "kig-proxy answers cluster DNS for the kubernetes Service" \
+        wait_for 30 sh -c "busybox nslookup kubernetes.default.svc.cluster.local 10.96.0.10 | grep -q 10.96.0.1"
     check "/dev/kmsg exists for kubelet" test -e /dev/kmsg
 
     check_hold

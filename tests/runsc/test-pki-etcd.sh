@@ -25,16 +25,6 @@ stop_all() {
     pids=()
 }
 
-# wait_for SECONDS CMD...: retries CMD every half second; 1 when it never succeeded.
-wait_for() {
-    local deadline=$(($(date +%s) + $1))
-    shift
-    until "$@" >/dev/null 2>&1; do
-        [ "$(date +%s)" -lt "$deadline" ] || return 1
-        sleep 0.5
-    done
-}
-
 make_pki() { # W: the PKI every later check uses
     local w=$1 pki=$1/pki
     "$PKI_TOOL" ca "$pki" ca kig-test-ca &&

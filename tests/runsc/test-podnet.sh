@@ -32,14 +32,6 @@ cni() { # COMMAND CONTAINER-ID
 in_pod() { "$SWITCH" exec --dir "$SW_DIR" "$@"; }
 ctl() { "$SWITCH" ctl --dir "$SW_DIR" "$1"; }
 holder_pid() { ctl "{\"op\":\"status\",\"id\":\"$1\"}" | json_get - 'd["pod"]["holderPid"]'; }
-wait_for() { # SECONDS CMD...: retries CMD every 0.2 s
-    local deadline=$(($(date +%s) + $1))
-    shift
-    until "$@" >/dev/null 2>&1; do
-        [ "$(date +%s)" -ge "$deadline" ] && return 1
-        sleep 0.2
-    done
-}
 start_switch() {
     "$SWITCH" --dir "$SW_DIR" --pod-cidr 10.244.0.0/24 --node-route 10.200.0.1/32 --nat >>"$D/switch.log" 2>&1 &
     SW_PID=$!

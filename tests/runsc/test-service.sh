@@ -20,16 +20,6 @@ BUSYBOX=$(command -v busybox || true)
 PYTHON=${KIG_PYTHON:-$(if [ -x /usr/bin/python3 ]; then echo /usr/bin/python3; else command -v python3; fi)}
 export KIG_PROXY SVC_TOOL KUBECTL BUSYBOX PYTHON
 
-# wait_for SECONDS CMD...: retries CMD every 0.3 s; 1 when it never succeeded.
-wait_for() {
-    local deadline=$(($(date +%s) + $1))
-    shift
-    until "$@" >/dev/null 2>&1; do
-        [ "$(date +%s)" -lt "$deadline" ] || return 1
-        sleep 0.3
-    done
-}
-
 tool() { "$PYTHON" "$SVC_TOOL" "$@"; }
 kc() { "$KUBECTL" --kubeconfig "$KUBECONFIG_PATH" "$@"; }
 lo_addresses() { ip -4 -o addr show dev lo | awk '{print $4}' | sort | tr '\n' ' '; }

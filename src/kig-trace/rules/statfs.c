@@ -16,12 +16,19 @@
 #include <sys/statvfs.h>
 #include <sys/syscall.h>
 
+/* Where network namespaces are pinned (bind mounts of /proc/PID/ns/net): containerd's CRI checks the pin
+ * with statfs == NSFS_MAGIC before every use, and gVisor answers ENOSYS there too. */
+static const char *const netns_dirs[] = {"/run/netns", "/var/run/netns"};
+
 static long magic_for(const char *path)
 {
     if (path_under(path, "/sys/fs/cgroup"))
         return CGROUP_SUPER_MAGIC;
     if (path_under(path, "/proc"))
         return PROC_SUPER_MAGIC;
+    for (size_t i = 0; i < sizeof(netns_dirs) / sizeof(netns_dirs[0]); i++)
+        if (path_under(path, netns_dirs[i]))
+            return NSFS_MAGIC;
     return 0;
 }
 
@@ -82,7 +89,8 @@ static const struct rule_syscall statfs_syscalls[] = {{.nr = SYS_statfs}, {.nr =
 const struct rule rule_statfs = {
     .id = RULE_STATFS,
     .name = "statfs",
-    .summary = "statfs/fstatfs on cgroupfs and procfs files answer CGROUP/PROC_SUPER_MAGIC (gVisor: ENOSYS)",
+    .summary = "statfs/fstatfs on cgroupfs, procfs and netns pins answer CGROUP/PROC_SUPER/NSFS_MAGIC "
+               "(gVisor: ENOSYS)",
     .syscalls = statfs_syscalls,
     .n_syscalls = 2,
     .enter = statfs_enter,

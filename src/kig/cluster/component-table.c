@@ -29,6 +29,10 @@ static const struct component_spec table[_CC_MAX] = {
                        .traced = true},
     [CC_KUBELET] = {CC_KUBELET, "kubelet", NULL, COMPONENT_KUBELET, CLUSTER_MODE_FULL, CC_CONTAINERD,
                     GATE_READY, PROBE_KUBELET_HEALTHZ, 10250, true, flags_kubelet, false},
+    /* kig's service proxy and cluster DNS: a client of the apiserver, which it waits for on its own. */
+    [CC_KIG_PROXY] = {CC_KIG_PROXY, "kig-proxy", "proxy", COMPONENT_KIG_PROXY, CLUSTER_MODE_FULL,
+                      CC_KUBE_APISERVER, GATE_RESPONDING, PROBE_PLAIN_HEALTHZ, 10256, false, flags_kig_proxy,
+                      false},
 };
 
 const struct component_spec *component_table(size_t *ret_n)

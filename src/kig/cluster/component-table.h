@@ -17,6 +17,7 @@ enum cluster_component {
     CC_KUBE_SCHEDULER,
     CC_CONTAINERD, /* full mode only, from here on */
     CC_KUBELET,
+    CC_KIG_PROXY, /* Services and cluster DNS without kube-proxy (docs/services.md) */
     _CC_MAX,
 };
 
@@ -27,6 +28,7 @@ enum probe_kind {
     PROBE_HEALTHZ,          /* GET /healthz on a self-signed loopback port: 200 "ok" */
     PROBE_UNIX_SOCKET,      /* containerd: its gRPC socket accepts a connection */
     PROBE_KUBELET_HEALTHZ,  /* GET http://127.0.0.1:10248/healthz: 200 "ok" */
+    PROBE_PLAIN_HEALTHZ,    /* GET http://127.0.0.1:<port>/healthz: 200 "ok" */
 };
 
 /* When a component may start, relative to the one it follows. */
@@ -80,3 +82,4 @@ int flags_kube_controller_manager(const struct cluster_config *cfg, struct strv 
 int flags_kube_scheduler(const struct cluster_config *cfg, struct strv *args);
 int flags_containerd(const struct cluster_config *cfg, struct strv *args);
 int flags_kubelet(const struct cluster_config *cfg, struct strv *args);
+int flags_kig_proxy(const struct cluster_config *cfg, struct strv *args);

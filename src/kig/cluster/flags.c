@@ -147,3 +147,13 @@ int flags_kubelet(const struct cluster_config *cfg, struct strv *args)
     PUSH("--pod-infra-container-image=localhost/kig/pause:3.2");
     return 0;
 }
+
+int flags_kig_proxy(const struct cluster_config *cfg, struct strv *args)
+{
+    PUSH("--kubeconfig=%s", cfg->node->proxy_kubeconfig);
+    PUSH("--service-cidr=%s", KIG_SERVICE_CIDR);
+    PUSH("--dns-address=%s", KIG_CLUSTER_DNS_IP);
+    PUSH("--cluster-domain=%s", KIG_CLUSTER_DOMAIN);
+    PUSH("--healthz-address=127.0.0.1:%d", cfg->ports[CC_KIG_PROXY]);
+    return 0;
+}

@@ -22,6 +22,7 @@
 #include <sys/prctl.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
+#include <time.h>
 #include <unistd.h>
 
 #define KIG_PAUSE_IMAGE       "localhost/kig/pause:3.2"
@@ -44,12 +45,13 @@ int node_setup_init(struct node_setup *n, const struct data_dir *d, const char *
     n->kubelet_root = path_join(n->root, "kubelet");
     n->kubelet_config = path_join(n->root, "config/kubelet.json");
     n->kubelet_kubeconfig = path_join(n->root, "config/kubelet.kubeconfig");
+    n->proxy_kubeconfig = path_join(n->root, "config/kig-proxy.kubeconfig");
     n->cni_bin = path_join(n->root, "cni/bin");
     n->cni_conf = path_join(n->root, "cni/conf");
     n->runtime_root = path_join(n->root, "runtime");
     if (!n->containerd_root || !n->containerd_state || !n->containerd_socket || !n->containerd_config ||
-        !n->kubelet_root || !n->kubelet_config || !n->kubelet_kubeconfig || !n->cni_bin || !n->cni_conf ||
-        !n->runtime_root)
+        !n->kubelet_root || !n->kubelet_config || !n->kubelet_kubeconfig || !n->proxy_kubeconfig ||
+        !n->cni_bin || !n->cni_conf || !n->runtime_root)
         return -ENOMEM;
     return 0;
 }
@@ -64,6 +66,7 @@ void node_setup_done(struct node_setup *n)
                       &n->kubelet_root,
                       &n->kubelet_config,
                       &n->kubelet_kubeconfig,
+                      &n->proxy_kubeconfig,
                       &n->cni_bin,
                       &n->cni_conf,
                       &n->runtime_root,
@@ -444,6 +447,7 @@ static int write_configs(struct node_setup *n, const struct data_dir *d, const c
         .tls_cert_file = crt,
         .tls_key_file = key,
         .cluster_domain = KIG_CLUSTER_DOMAIN,
+        .cluster_dns = KIG_CLUSTER_DNS_IP, /* kig-proxy answers there */
         .cgroups_per_qos = false, /* cAdvisor's /kubepods stats are incomplete here (docs/vkernel.md) */
         /* On: it is also what makes kubelet's cAdvisor collect disk usage (DiskUsageMetrics) for a CRI
          * runtime, without which it logs "cannot find filesystem info" for the image fs every 10 s. Its
@@ -464,7 +468,65 @@ static int write_configs(struct node_setup *n, const struct data_dir *d, const c
     r = cni_conflist_render(&cni, &text);
     if ((r = write_config(conflist, "CNI configuration", r, text)) < 0)
         return r;
-    return kubeconfig_write_from_pki(n->kubelet_kubeconfig, d->pki, "kubelet", cluster_name, server);
+    r = kubeconfig_write_from_pki(n->kubelet_kubeconfig, d->pki, "kubelet", cluster_name, server);
+    if (r < 0)
+        return r;
+    return kubeconfig_write_from_pki(n->proxy_kubeconfig, d->pki, "kube-proxy", cluster_name, server);
+}
+
+/* ---- the tracers ---- */
+
+/* Every kig-trace that traced containerd lives until its last tracee is gone: the shims and containers of a
+ * containerd that was restarted keep theirs (running pods survive). So each tracer's pid is recorded, and
+ * taking the node down kills them all: PTRACE_O_EXITKILL then kills every process they trace. */
+#define TRACERS_FILE "tracers"
+
+int node_setup_record_tracer(const char *run_dir, const char *pid_file)
+{
+    _cleanup_free_ char *line = NULL, *path = path_join(run_dir, TRACERS_FILE);
+    if (!path)
+        return -ENOMEM;
+    int r = read_line(pid_file, &line);
+    if (r < 0)
+        return r;
+    _cleanup_fclose_ FILE *f = fopen(path, "ae");
+    if (!f)
+        return negative_errno();
+    fprintf(f, "%s\n", line);
+    return fflush(f) == 0 ? 0 : negative_errno();
+}
+
+static bool is_tracer(pid_t pid)
+{
+    char path[64];
+    snprintf(path, sizeof(path), "/proc/%d/comm", (int)pid);
+    _cleanup_free_ char *comm = NULL;
+    return read_line(path, &comm) == 0 && strcmp(comm, "kig-trace") == 0;
+}
+
+static void kill_tracers(const char *run_dir)
+{
+    _cleanup_free_ char *path = path_join(run_dir, TRACERS_FILE);
+    _cleanup_fclose_ FILE *f = path ? fopen(path, "re") : NULL;
+    if (!f)
+        return;
+    pid_t pids[256];
+    size_t n = 0;
+    int pid;
+    while (n < ARRAY_SIZE(pids) && fscanf(f, "%d", &pid) == 1)
+        if (pid > 1 && is_tracer(pid) && kill(pid, SIGKILL) == 0)
+            pids[n++] = pid;
+    /* Their tracees die with them; wait a little so that the unmounts that follow find them gone. */
+    for (int round = 0; round < 100; round++) {
+        bool alive = false;
+        for (size_t i = 0; i < n && !alive; i++)
+            alive = is_tracer(pids[i]);
+        if (!alive)
+            break;
+        struct timespec ts = {0, 50 * 1000000L};
+        nanosleep(&ts, NULL);
+    }
+    (void)unlink(path);
 }
 
 /* ---- prepare and undo ---- */
@@ -498,6 +560,7 @@ static int remove_node_ip(const char *run_dir, bool added)
 static int teardown_paths(const char *root, const char *vkernel_run_dir, const char *run_dir, bool ip_added)
 {
     int r = 0, k;
+    kill_tracers(run_dir);
     if ((k = unmount_below(root)) < 0)
         r = k;
     if ((k = vkernel_teardown(vkernel_run_dir)) < 0)

@@ -28,6 +28,7 @@ struct node_setup {
     char *root;
     char *containerd_root, *containerd_state, *containerd_socket, *containerd_config;
     char *kubelet_root, *kubelet_config, *kubelet_kubeconfig;
+    char *proxy_kubeconfig;
     char *cni_bin, *cni_conf;
     char *runtime_root;
     char *vkernel_run_dir;
@@ -53,6 +54,9 @@ int node_setup_prepare(struct node_setup *n, const struct data_dir *d, const cha
 
 /* Undoes node_setup_prepare (best effort: every step is tried; failures are logged). */
 int node_setup_teardown(struct node_setup *n);
+
+/* Appends the pid kig-trace wrote to pid_file to the node's list of tracers (killed at teardown). */
+int node_setup_record_tracer(const char *run_dir, const char *pid_file);
 
 /* For `kig down` without a supervisor: undo what a killed supervisor left in this data dir. */
 int node_setup_cleanup(const struct data_dir *d);

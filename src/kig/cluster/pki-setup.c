@@ -275,6 +275,11 @@ int pki_setup_node(const struct data_dir *d, const char *node_name, const char *
     int r = pki_ensure_cert(d->pki, "ca", &client);
     if (r < 0)
         return r;
+    /* The service proxy: the bootstrap RBAC binds system:node-proxier to this user. */
+    const struct pki_cert_request proxy = {
+        .name = "kube-proxy", .common_name = "system:kube-proxy", .usage = PKI_CLIENT};
+    if ((r = pki_ensure_cert(d->pki, "ca", &proxy)) < 0)
+        return r;
     _cleanup_free_ char *server_crt = data_dir_pki_file(d, "kubelet-server.crt");
     if (!server_crt)
         return log_error_errno(ENOMEM, "out of memory");

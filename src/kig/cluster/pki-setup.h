@@ -14,6 +14,7 @@
 /* The service network: the apiserver's service IP is its first address. */
 #define KIG_SERVICE_CIDR   "10.96.0.0/12"
 #define KIG_SERVICE_IP     "10.96.0.1"
+#define KIG_CLUSTER_DNS_IP "10.96.0.10"
 #define KIG_CLUSTER_DOMAIN "cluster.local"
 #define KIG_BIND_ADDRESS   "127.0.0.1"
 #define KIG_ADMIN_USER     "admin"

@@ -160,6 +160,9 @@ enum probe_result readiness_probe(const struct data_dir *d, const struct compone
     case PROBE_KUBELET_HEALTHZ:
         snprintf(url, sizeof(url), "http://127.0.0.1:%d/healthz", KIG_KUBELET_HEALTHZ_PORT);
         return probe_url(NULL, url, "ok");
+    case PROBE_PLAIN_HEALTHZ:
+        snprintf(url, sizeof(url), "http://127.0.0.1:%d/healthz", port);
+        return probe_url(NULL, url, "ok");
     case PROBE_UNIX_SOCKET:
         return probe_unix_socket(d);
     }

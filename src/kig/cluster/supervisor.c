@@ -296,6 +296,19 @@ static void start_due(struct supervisor *sv, int64_t now)
     }
 }
 
+/* Once a traced component is ready, kig-trace has written its pid file: the node's teardown kills every
+ * tracer ever started (node-setup.h). */
+static void record_tracer(struct supervisor *sv, const struct supervised *c)
+{
+    _cleanup_free_ char *pid_file = NULL;
+    if (asprintf(&pid_file, "%s/kig-trace-%s.pid", sv->dir->run, c->spec->name) < 0)
+        return;
+    int r = node_setup_record_tracer(sv->dir->run, pid_file);
+    if (r < 0)
+        sv_log("cannot record %s's tracer (%s): 'kig down' may leave its containers", c->spec->name,
+               strerror(-r));
+}
+
 static void probe_due(struct supervisor *sv)
 {
     for (size_t i = 0; i < sv->n; i++) {
@@ -311,6 +324,8 @@ static void probe_due(struct supervisor *sv)
             sv->dirty = true;
             if (ready) {
                 c->ever_ready = true;
+                if (c->spec->traced && sv->node_prepared)
+                    record_tracer(sv, c);
                 sv_log("%s is ready (%.1f s after start)", c->spec->name,
                        (double)(monotonic_ms() - c->started_ms) / 1000.0);
             } else
