@@ -225,7 +225,10 @@ static void set_nodelay(int fd)
     /* Bytes are forwarded as they come: Nagle here would only add a delay the endpoints did not ask for. */
     setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
     const char *e = getenv("KP_RCVBUF");
-    if (e) { int v = atoi(e); setsockopt(fd, SOL_SOCKET, SO_RCVBUF, &v, sizeof(v)); }
+    if (e) {
+        int v = atoi(e);
+        setsockopt(fd, SOL_SOCKET, SO_RCVBUF, &v, sizeof(v));
+    }
 }
 
 static void start_connect(struct tcp_conn *c)
@@ -398,8 +401,8 @@ void tcp_conns_close_all(struct proxier *p)
         conn_end(p->conns, false);
 }
 
-#include <sys/ioctl.h>
 #include <poll.h>
+#include <sys/ioctl.h>
 void tcp_conns_dump(struct proxier *p);
 void tcp_conns_dump(struct proxier *p)
 {
@@ -412,14 +415,17 @@ void tcp_conns_dump(struct proxier *p)
         ssize_t tried = -2;
         int terr = 0;
         if (c->up.head < c->up.tail) {
-            tried = send(c->backend.io.fd, c->up.data + c->up.head, c->up.tail - c->up.head, MSG_NOSIGNAL | MSG_DONTWAIT);
+            tried = send(c->backend.io.fd, c->up.data + c->up.head, c->up.tail - c->up.head,
+                         MSG_NOSIGNAL | MSG_DONTWAIT);
             terr = errno;
-            if (tried > 0) c->up.head += (size_t)tried;
+            if (tried > 0)
+                c->up.head += (size_t)tried;
         }
         struct pollfd pf = {.fd = c->backend.io.fd, .events = POLLIN | POLLOUT};
         int pr = poll(&pf, 1, 0);
         log_info("probe: send -> %zd (%s), poll -> %d revents %x", tried, strerror(terr), pr, pf.revents);
-        log_info("conn: connecting=%d up[%zu,%zu eof=%d shut=%d] down[%zu,%zu eof=%d shut=%d] client(fd %d int %x reg %d hup %d inq %d outq %d) backend(fd %d int %x reg %d hup %d inq %d outq %d)",
+        log_info("conn: connecting=%d up[%zu,%zu eof=%d shut=%d] down[%zu,%zu eof=%d shut=%d] client(fd %d "
+                 "int %x reg %d hup %d inq %d outq %d) backend(fd %d int %x reg %d hup %d inq %d outq %d)",
                  c->connecting, c->up.head, c->up.tail, c->up.eof, c->up.shut, c->down.head, c->down.tail,
                  c->down.eof, c->down.shut, c->client.io.fd, c->client.interest, c->client.registered,
                  c->client.hup, cin, cout, c->backend.io.fd, c->backend.interest, c->backend.registered,

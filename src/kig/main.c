@@ -7,7 +7,8 @@
 
 const struct kig_command kig_commands[] = {
     {"doctor", "probe the kernel interfaces Kubernetes needs and show how kig will provide each", cmd_doctor,
-     "usage: kig doctor [--json] [--only PROBE]... [-v]\n       kig doctor --list [--json] [--only PROBE]...\n\n"
+     "usage: kig doctor [--json] [--only PROBE]... [-v]\n       kig doctor --list [--json] [--only "
+     "PROBE]...\n\n"
      "Probes, at run time, every kernel interface that kubelet, containerd, runc/crun, CNI and kube-proxy\n"
      "use, and prints for each: present/missing/partial, the evidence, and the strategy kig will use.\n"
      "Probes leave no mount, file or process behind.\n\n"
@@ -16,23 +17,29 @@ const struct kig_command kig_commands[] = {
      "                 (repeatable; see 'kig doctor --list')\n"
      "  --list         list the probe names and exit\n"
      "  -v, --verbose  log each probe as it runs\n"},
-    {"up", "start a Kubernetes cluster: the node (containerd, kubelet, kig-proxy) and its control plane", cmd_up,
+    {"up", "start a Kubernetes cluster: the node (containerd, kubelet, kig-proxy) and its control plane",
+     cmd_up,
      "usage: kig up [--control-plane-only] [--data-dir DIR] [--name NAME] [--port PORT] [--timeout SECS]\n"
      "              [--foreground]\n\n"
      "Creates the cluster on first use (identity, certificates, kubeconfigs in the data dir), starts a\n"
-     "supervisor that runs and restarts the components, waits until the API is ready (and, for a node, until\n"
-     "it is Ready) and prints the admin kubeconfig's path. A second 'kig up' after 'kig down' reuses the data\n"
+     "supervisor that runs and restarts the components, waits until the API is ready (and, for a node, "
+     "until\n"
+     "it is Ready) and prints the admin kubeconfig's path. A second 'kig up' after 'kig down' reuses the "
+     "data\n"
      "dir. See docs/control-plane.md and docs/node.md.\n\n"
-     "  --control-plane-only  etcd, apiserver, controller-manager and scheduler only (no node; no root needed)\n"
+     "  --control-plane-only  etcd, apiserver, controller-manager and scheduler only (no node; no root "
+     "needed)\n"
      "  --data-dir DIR        where the cluster lives (default $KIG_DATA_DIR, else /var/lib/kig)\n"
-     "  --name NAME           cluster (and node) name for a new data dir (default kig); must match an existing one\n"
+     "  --name NAME           cluster (and node) name for a new data dir (default kig); must match an "
+     "existing one\n"
      "  --port PORT           API port on 127.0.0.1 (default 6443, or the cluster's own)\n"
      "  --timeout SECS        how long to wait for readiness before giving up and stopping (default 180)\n"
      "  --foreground          stay attached; SIGINT/SIGTERM stop the cluster in order\n"
      "  -v, --verbose         more detail\n"},
     {"down", "stop the cluster (--purge: and delete its data dir)", cmd_down,
      "usage: kig down [--data-dir DIR] [--purge] [--timeout SECS]\n\n"
-     "Stops the components in the reverse of their start order (SIGTERM, then SIGKILL after a grace period),\n"
+     "Stops the components in the reverse of their start order (SIGTERM, then SIGKILL after a grace "
+     "period),\n"
      "waits until every process is gone and, for a node, removes its mounts, virtual kernel and address.\n"
      "The data dir is kept unless --purge is given.\n\n"
      "  --data-dir DIR   the cluster's data dir (default $KIG_DATA_DIR, else /var/lib/kig)\n"
@@ -47,7 +54,8 @@ const struct kig_command kig_commands[] = {
     {"logs", "print (or follow) a component's log", cmd_logs,
      "usage: kig logs COMPONENT [--data-dir DIR] [-f] [-n LINES]\n\n"
      "COMPONENT is etcd, kube-apiserver, kube-controller-manager, kube-scheduler (or apiserver,\n"
-     "controller-manager, scheduler), containerd, kubelet, kig-proxy, or kig for the supervisor's own log.\n\n"
+     "controller-manager, scheduler), containerd, kubelet, kig-proxy, or kig for the supervisor's own "
+     "log.\n\n"
      "  -f, --follow        keep printing new lines until the cluster's supervisor stops\n"
      "  -n, --tail LINES    start with the last LINES lines only\n"
      "  --data-dir DIR      the cluster's data dir (default $KIG_DATA_DIR, else /var/lib/kig)\n"},

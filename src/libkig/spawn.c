@@ -176,7 +176,11 @@ int run_capture(const char *const *argv, char **ret_out, char **ret_err, int tim
         return r;
     }
     struct spawn_options o = {
-        .argv = argv, .stdin_fd = SPAWN_DEVNULL, .stdout_fd = po[1], .stderr_fd = pe[1], .new_session = true,
+        .argv = argv,
+        .stdin_fd = SPAWN_DEVNULL,
+        .stdout_fd = po[1],
+        .stderr_fd = pe[1],
+        .new_session = true,
     };
     pid_t pid;
     int r = spawn_process(&o, &pid);
