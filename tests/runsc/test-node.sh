@@ -30,7 +30,10 @@ lines() { wc -l <"$1"; }
 fallback_ip_on_lo() { ip -4 addr show dev lo 2>/dev/null | grep -q '10\.200\.0\.1/'; }
 
 check_hold() {
-    local t_end=$(($(date +%s) + HOLD_S)) not_ready=0 k0 c0 errors
+    local t_end=$(($(date +%s) + HOLD_S)) not_ready=0 k0 c0 errors restarts0
+    # kubelet exits (255) when cAdvisor has no root stats yet at start-up, which a loaded machine can make
+    # happen once; kig restarts it, as kubelet expects of its babysitter. Counted from here on only.
+    restarts0="$(component_field containerd restarts) $(component_field kubelet restarts)"
     k0=$(lines "$D/logs/kubelet.log")
     c0=$(lines "$D/logs/containerd.log")
     while [ "$(date +%s)" -lt "$t_end" ]; do
@@ -40,9 +43,9 @@ check_hold() {
     assert_eq "the node stayed Ready through a ${HOLD_S}s hold" 0 "$not_ready"
     errors=$(node_errors "$k0" "$c0")
     assert_eq "no ContainerManager, cAdvisor or runtime error was logged during the hold" "" "$errors"
-    assert_eq "kig restarted nothing during the hold" "0 0" \
+    assert_eq "kig restarted nothing during the hold" "$restarts0" \
         "$(component_field containerd restarts) $(component_field kubelet restarts)"
-    if [ -n "$errors" ] || [ "$(component_field kubelet restarts)" != 0 ]; then
+    if [ -n "$errors" ] || [ "$(component_field containerd restarts) $(component_field kubelet restarts)" != "$restarts0" ]; then
         grep -E 'exited|killed|no longer ready' "$D/logs/kig.log" | sed 's/^/#   kig.log: /'
         grep -E '^[EF][0-9]' "$D/logs/kubelet.log" | tail -n 8 | cut -c1-240 | sed 's/^/#   kubelet.log: /'
         grep -B3 -A3 'ContainerStatus for' "$D/logs/containerd.log" | head -n 14 | cut -c1-240 | sed 's/^/#   containerd.log: /'
