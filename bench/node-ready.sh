@@ -80,14 +80,17 @@ inside() {
         node_ready || not_ready=$((not_ready + 1))
         sleep 5
     done
-    errors=$({
+    {
         tail -n +"$k0" "$d/logs/kubelet.log" | grep -E '^E[0-9]' |
             grep -E 'container_manager|ContainerManager|cadvisor|cAdvisor|memory cache|filesystem info|cri_stats|remote_runtime|runtime' || true
         tail -n +"$c0" "$d/logs/containerd.log" | grep -E 'level=error' || true
-    } | wc -l)
+    } >"$w/hold-errors"
+    errors=$(wc -l <"$w/hold-errors")
     restarts=$("$KIG" status --json --data-dir "$d" | python3 -c 'import json, sys; print(sum(c["restarts"] for c in json.load(sys.stdin)["components"]))')
     echo "hold ${hold} s: node NotReady in $not_ready of $polls polls; component restarts: $restarts; ContainerManager/cAdvisor/runtime error lines: $errors"
     echo "all kubelet error lines during the hold: $(tail -n +"$k0" "$d/logs/kubelet.log" | grep -cE '^E[0-9]')"
+    cut -c1-300 "$w/hold-errors" | head -n 5 | sed 's/^/#   /'
+    tail -n +"$k0" "$d/logs/kubelet.log" | grep -E '^E[0-9]' | cut -c1-300 | head -n 5 | sed 's/^/#   kubelet: /'
     "$KIG" down --purge --data-dir "$d" >/dev/null 2>&1
 }
 
