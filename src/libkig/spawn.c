@@ -255,3 +255,16 @@ out:
     free(c[1].buf);
     return r;
 }
+
+bool process_has_comm(pid_t pid, const char *comm)
+{
+    char path[64];
+    snprintf(path, sizeof(path), "/proc/%d/comm", (int)pid);
+    _cleanup_free_ char *name = NULL;
+    if (read_line(path, &name) < 0)
+        return false;
+    /* The kernel keeps the first 15 characters of the name. */
+    size_t want = strlen(comm);
+    want = want < 15 ? want : 15;
+    return strlen(name) == want && strncmp(name, comm, want) == 0;
+}

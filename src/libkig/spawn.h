@@ -29,5 +29,9 @@ int wait_pid_timeout(pid_t pid, int timeout_ms, int *status);
  * killed (whole process group) after timeout_ms. Returns 0 and the wait status, or a negative errno. */
 int run_capture(const char *const *argv, char **ret_out, char **ret_err, int timeout_ms, int *ret_status);
 
+/* Whether pid is alive and its command name (/proc/PID/comm, at most 15 characters) is comm: tells a
+ * recorded pid from a recycled one. */
+bool process_has_comm(pid_t pid, const char *comm);
+
 /* Exit code of a wait status: the exit status, or 128+signal like a shell. */
 int wait_status_to_exit_code(int status);

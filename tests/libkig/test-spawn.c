@@ -11,8 +11,10 @@
 #include "spawn.h"
 
 #include <string.h>
+#include <sys/prctl.h>
 #include <sys/wait.h>
 #include <time.h>
+#include <unistd.h>
 
 static void test_capture_stdout_stderr_status(void **state)
 {
@@ -65,6 +67,19 @@ static void test_signal_exit_code(void **state)
     assert_int_equal(wait_status_to_exit_code(status), 128 + 15);
 }
 
+static void test_process_has_comm(void **state)
+{
+    /* This test's own name, test-spawn; a name past 15 characters matches the kernel's cut. */
+    assert_true(process_has_comm(getpid(), "test-spawn"));
+    assert_false(process_has_comm(getpid(), "test-spaw"));
+    assert_false(process_has_comm(getpid(), "kig-trace"));
+    prctl(PR_SET_NAME, "a-very-long-name-here");
+    assert_true(process_has_comm(getpid(), "a-very-long-name-here"));
+    assert_false(process_has_comm(getpid(), "a-very-other-name"));
+    prctl(PR_SET_NAME, "test-spawn");
+    assert_false(process_has_comm(0x3fffffff, "test-spawn"));
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -73,6 +88,7 @@ int main(void)
         cmocka_unit_test(test_missing_program),
         cmocka_unit_test(test_timeout_kills_tree),
         cmocka_unit_test(test_signal_exit_code),
+        cmocka_unit_test(test_process_has_comm),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

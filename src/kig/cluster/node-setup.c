@@ -40,7 +40,7 @@ int node_setup_init(struct node_setup *n, const struct data_dir *d, const char *
         return -ENOMEM;
     n->containerd_root = path_join(n->root, "containerd/root");
     n->containerd_state = path_join(n->root, "containerd/state");
-    n->containerd_socket = path_join(n->root, "containerd/containerd.sock");
+    n->containerd_socket = path_join(d->root, KIG_NODE_CONTAINERD_SOCKET);
     n->containerd_config = path_join(n->root, "config/containerd.toml");
     n->kubelet_root = path_join(n->root, "kubelet");
     n->kubelet_config = path_join(n->root, "config/kubelet.json");
@@ -184,6 +184,27 @@ static int self_exe(char *buf, size_t size)
     return 0;
 }
 
+/* Runs argv to completion. 0 when it exited 0; else a negative errno (-EIO: it failed) with the first line of
+ * its stderr, or a stand-in, in why. */
+static int run_checked(const char *const *argv, char **ret_out, int timeout_ms, char *why, size_t why_size)
+{
+    _cleanup_free_ char *err = NULL;
+    int status;
+    int r = run_capture(argv, ret_out, &err, timeout_ms, &status);
+    if (r < 0) {
+        snprintf(why, why_size, "cannot run %s: %s", argv[0], strerror(-r));
+        return r;
+    }
+    if (WIFEXITED(status) && WEXITSTATUS(status) == 0)
+        return 0;
+    size_t len = err ? strcspn(err, "\n") : 0;
+    if (len > 0)
+        snprintf(why, why_size, "%.*s", (int)len, err);
+    else
+        snprintf(why, why_size, "exit status %d, no message", wait_status_to_exit_code(status));
+    return -EIO;
+}
+
 /* `kig vkernel apply --json` in a child process (a crash there must not take the supervisor along), and
  * the kig-trace arguments its plan asks for. */
 static int vkernel_apply(struct node_setup *n)
@@ -193,18 +214,11 @@ static int vkernel_apply(struct node_setup *n)
     if (r < 0)
         return r;
     const char *argv[] = {self, "vkernel", "apply", "--run-dir", n->vkernel_run_dir, "--json", NULL};
-    _cleanup_free_ char *out = NULL, *err = NULL;
-    int status;
-    r = run_capture(argv, &out, &err, SUBPROCESS_TIMEOUT_MS, &status);
+    _cleanup_free_ char *out = NULL;
+    char why[512];
+    r = run_checked(argv, &out, SUBPROCESS_TIMEOUT_MS, why, sizeof(why));
     if (r < 0)
-        return log_error_errno(r, "cannot run 'kig vkernel apply': %m");
-    if (!WIFEXITED(status) || WEXITSTATUS(status) != 0) {
-        char *nl = err ? strchr(err, '\n') : NULL;
-        if (nl)
-            *nl = '\0';
-        return log_error_errno(EIO, "the virtual kernel could not be set up: %s",
-                               err && *err ? err : "kig vkernel apply failed");
-    }
+        return log_error_errno(r, "the virtual kernel could not be set up: %s", why);
     json_error_t jerr;
     json_t *doc = json_loads(out, 0, &jerr);
     json_t *args = doc ? json_object_get(doc, "trace_args") : NULL;
@@ -235,12 +249,10 @@ static int vkernel_teardown(const char *run_dir)
     if (r < 0)
         return r;
     const char *argv[] = {self, "vkernel", "teardown", "--run-dir", run_dir, NULL};
-    _cleanup_free_ char *err = NULL;
-    int status;
-    r = run_capture(argv, NULL, &err, SUBPROCESS_TIMEOUT_MS, &status);
-    if (r < 0 || !WIFEXITED(status) || WEXITSTATUS(status) != 0)
-        return log_error_errno(r < 0 ? r : EIO, "kig vkernel teardown --run-dir %s failed: %s", run_dir,
-                               err && *err ? err : "see its output");
+    char why[512];
+    r = run_checked(argv, NULL, SUBPROCESS_TIMEOUT_MS, why, sizeof(why));
+    if (r < 0)
+        return log_error_errno(r, "kig vkernel teardown --run-dir %s failed: %s", run_dir, why);
     return 0;
 }
 
@@ -367,16 +379,10 @@ static int run_ip(const char *verb, const char *address)
     if (!ip)
         return log_error_errno(ENOENT, "the 'ip' command is missing: run 'apt-get install iproute2'");
     const char *argv[] = {ip, "-4", "addr", verb, address, "dev", "lo", NULL};
-    _cleanup_free_ char *err = NULL;
-    int status;
-    int r = run_capture(argv, NULL, &err, 10000, &status);
-    if (r < 0 || !WIFEXITED(status) || WEXITSTATUS(status) != 0) {
-        char *nl = err ? strchr(err, '\n') : NULL;
-        if (nl)
-            *nl = '\0';
-        return log_error_errno(r < 0 ? r : EIO, "'ip addr %s %s dev lo' failed: %s", verb, address,
-                               err && *err ? err : "no message");
-    }
+    char why[512];
+    int r = run_checked(argv, NULL, 10000, why, sizeof(why));
+    if (r < 0)
+        return log_error_errno(r, "'ip addr %s %s dev lo' failed: %s", verb, address, why);
     return 0;
 }
 
@@ -523,14 +529,6 @@ int node_setup_record_tracer(const char *run_dir, const char *pid_file)
     return fflush(f) == 0 ? 0 : negative_errno();
 }
 
-static bool is_tracer(pid_t pid)
-{
-    char path[64];
-    snprintf(path, sizeof(path), "/proc/%d/comm", (int)pid);
-    _cleanup_free_ char *comm = NULL;
-    return read_line(path, &comm) == 0 && strcmp(comm, "kig-trace") == 0;
-}
-
 static void kill_tracers(const char *run_dir)
 {
     _cleanup_free_ char *path = path_join(run_dir, TRACERS_FILE);
@@ -541,13 +539,13 @@ static void kill_tracers(const char *run_dir)
     size_t n = 0;
     int pid;
     while (n < ARRAY_SIZE(pids) && fscanf(f, "%d", &pid) == 1)
-        if (pid > 1 && is_tracer(pid) && kill(pid, SIGKILL) == 0)
+        if (pid > 1 && process_has_comm(pid, "kig-trace") && kill(pid, SIGKILL) == 0)
             pids[n++] = pid;
     /* Their tracees die with them; wait a little so that the unmounts that follow find them gone. */
     for (int round = 0; round < 100; round++) {
         bool alive = false;
         for (size_t i = 0; i < n && !alive; i++)
-            alive = is_tracer(pids[i]);
+            alive = process_has_comm(pids[i], "kig-trace");
         if (!alive)
             break;
         struct timespec ts = {0, 50 * 1000000L};

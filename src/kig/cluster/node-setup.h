@@ -21,6 +21,8 @@
 /* The address the node registers with when the sandbox has no network (kubelet refuses loopback ones):
  * kig puts it on lo. */
 #define KIG_NODE_FALLBACK_IP "10.200.0.1"
+/* containerd's socket, relative to the data dir (the readiness probe connects to it too). */
+#define KIG_NODE_CONTAINERD_SOCKET "node/containerd/containerd.sock"
 /* kubelet's healthz port (plain HTTP on loopback). */
 #define KIG_KUBELET_HEALTHZ_PORT 10248
 

@@ -126,7 +126,7 @@ static enum probe_result probe_url(const struct tls_files *tls, const char *url,
 static enum probe_result probe_unix_socket(const struct data_dir *d)
 {
     struct sockaddr_un sa = {.sun_family = AF_UNIX};
-    if ((size_t)snprintf(sa.sun_path, sizeof(sa.sun_path), "%s/node/containerd/containerd.sock", d->root) >=
+    if ((size_t)snprintf(sa.sun_path, sizeof(sa.sun_path), "%s/" KIG_NODE_CONTAINERD_SOCKET, d->root) >=
         sizeof(sa.sun_path))
         return PROBE_DOWN;
     int fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);

@@ -51,6 +51,7 @@ struct supervised {
     int64_t restart_at_ms;
     int64_t next_probe_ms;
     char *last_exit;
+    char *trace_pid_file; /* traced components: where kig-trace writes the tracer's pid */
 };
 
 struct supervisor {
@@ -266,7 +267,7 @@ static void handle_exit(struct supervisor *sv, pid_t pid, int status)
     }
     /* kig-trace's front exits 125 when the tracer died: every trapped syscall of the tree would have
      * failed, so kig-trace killed it. Said once, loudly, with where to look. */
-    if (c->spec->traced && sv->node_prepared && WIFEXITED(status) && WEXITSTATUS(status) == 125) {
+    if (c->trace_pid_file && WIFEXITED(status) && WEXITSTATUS(status) == 125) {
         snprintf(why, sizeof(why),
                  "lost its syscall supervisor (kig-trace exited 125; see %s/kig-trace-%s.log)", sv->dir->logs,
                  c->spec->name);
@@ -300,10 +301,7 @@ static void start_due(struct supervisor *sv, int64_t now)
  * tracer ever started (node-setup.h). */
 static void record_tracer(struct supervisor *sv, const struct supervised *c)
 {
-    _cleanup_free_ char *pid_file = NULL;
-    if (asprintf(&pid_file, "%s/kig-trace-%s.pid", sv->dir->run, c->spec->name) < 0)
-        return;
-    int r = node_setup_record_tracer(sv->dir->run, pid_file);
+    int r = node_setup_record_tracer(sv->dir->run, c->trace_pid_file);
     if (r < 0)
         sv_log("cannot record %s's tracer (%s): 'kig down' may leave its containers", c->spec->name,
                strerror(-r));
@@ -324,7 +322,7 @@ static void probe_due(struct supervisor *sv)
             sv->dirty = true;
             if (ready) {
                 c->ever_ready = true;
-                if (c->spec->traced && sv->node_prepared)
+                if (c->trace_pid_file)
                     record_tracer(sv, c);
                 sv_log("%s is ready (%.1f s after start)", c->spec->name,
                        (double)(monotonic_ms() - c->started_ms) / 1000.0);
@@ -521,9 +519,9 @@ static int pick_ports(struct supervisor *sv)
 static int push_trace_prefix(struct supervisor *sv, struct supervised *c)
 {
     const struct node_setup *n = &sv->node;
-    _cleanup_free_ char *trace_log = NULL, *pid_file = NULL;
+    _cleanup_free_ char *trace_log = NULL;
     if (asprintf(&trace_log, "%s/kig-trace-%s.log", sv->dir->logs, c->spec->name) < 0 ||
-        asprintf(&pid_file, "%s/kig-trace-%s.pid", sv->dir->run, c->spec->name) < 0)
+        asprintf(&c->trace_pid_file, "%s/kig-trace-%s.pid", sv->dir->run, c->spec->name) < 0)
         return log_error_errno(ENOMEM, "out of memory");
     if (strv_push(&c->argv, n->trace_path) < 0)
         return log_error_errno(ENOMEM, "out of memory");
@@ -531,7 +529,7 @@ static int push_trace_prefix(struct supervisor *sv, struct supervised *c)
         if (strv_push(&c->argv, n->trace_args.v[i]) < 0)
             return log_error_errno(ENOMEM, "out of memory");
     if (strv_push(&c->argv, "--log") < 0 || strv_push(&c->argv, trace_log) < 0 ||
-        strv_push(&c->argv, "--pid-file") < 0 || strv_push(&c->argv, pid_file) < 0 ||
+        strv_push(&c->argv, "--pid-file") < 0 || strv_push(&c->argv, c->trace_pid_file) < 0 ||
         strv_push(&c->argv, "--") < 0)
         return log_error_errno(ENOMEM, "out of memory");
     return 0;
@@ -603,6 +601,7 @@ static void supervisor_done(struct supervisor *sv)
         free(sv->comps[i].path);
         free(sv->comps[i].log_path);
         free(sv->comps[i].last_exit);
+        free(sv->comps[i].trace_pid_file);
     }
     if (sv->signal_fd >= 0)
         close(sv->signal_fd);

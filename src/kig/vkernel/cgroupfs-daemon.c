@@ -11,6 +11,7 @@
 #include "fileutil.h"
 #include "log.h"
 #include "macro.h"
+#include "spawn.h"
 
 #include <fcntl.h>
 #include <limits.h>
@@ -68,10 +69,7 @@ static const char *arg_after(const struct vk_action *a, const char *flag)
 
 static bool is_cgroupfs(pid_t pid)
 {
-    char path[64];
-    snprintf(path, sizeof(path), "/proc/%d/comm", (int)pid);
-    _cleanup_free_ char *comm = NULL;
-    return read_line(path, &comm) == 0 && strncmp(comm, "kig-cgroupfs", 12) == 0;
+    return process_has_comm(pid, "kig-cgroupfs");
 }
 
 /* A server left by a crashed apply: its pid file names it. */
