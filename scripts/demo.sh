@@ -22,15 +22,15 @@ if [ "${1:-}" = --inside ]; then
     step "load the locally built images (no registry here)"
     ctr -a "$data/cluster/node/containerd/containerd.sock" -n k8s.io images import "$images/kig-pause.oci.tar"
     ctr -a "$data/cluster/node/containerd/containerd.sock" -n k8s.io images import "$images/kig-busybox.oci.tar"
-    step "a pod (host network: pod network namespaces are the next step, docs/node.md)"
+    step "a pod, in its own network namespace (kig-switch, docs/networking.md)"
     kubectl run hello --image=localhost/kig/busybox:latest --image-pull-policy=Never --restart=Never \
-        --overrides='{"spec":{"hostNetwork":true}}' -- sh -c 'echo "hello from a pod in gVisor ($(uname -r))"; sleep 3600'
+        -- sh -c 'echo "hello from a pod in gVisor ($(uname -r))"; sleep 3600'
     kubectl wait --for=condition=Ready pod/hello --timeout=120s
     kubectl get pods -o wide
     step "kubectl logs hello"
     kubectl logs hello
     step "kubectl exec hello"
-    kubectl exec hello -- sh -c 'echo "exec works: $(hostname), pid $$"'
+    kubectl exec hello -- sh -c 'echo "exec works: $(hostname), pid $$"; ip -4 addr show eth0'
     step "kig status"
     kig status --data-dir "$data/cluster"
     step "kig down"

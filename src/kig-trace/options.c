@@ -20,6 +20,8 @@ static const char usage[] =
     "  --rule NAME            enable a rule (repeatable, or comma-separated); see --list-rules\n"
     "  --redirect FROM=TO     serve paths under FROM from TO (implies --rule redirect)\n"
     "  --uname-release R      report R as the kernel release (implies --rule uname)\n"
+    "  --netns-dir DIR        a directory where network namespaces are pinned, besides /run/netns and\n"
+    "                         /var/run/netns (implies --rule netns-pin; up to 4)\n"
     "  --log FILE             append the tracer's messages to FILE instead of stderr\n"
     "  --ready-fd N           write the tracer's pid and a newline to fd N once PROGRAM is traced, close it\n"
     "  --pid-file FILE        write the tracer's pid to FILE once PROGRAM is traced\n"
@@ -33,6 +35,7 @@ enum {
     OPT_RULE = 0x100,
     OPT_REDIRECT,
     OPT_UNAME_RELEASE,
+    OPT_NETNS_DIR,
     OPT_LOG,
     OPT_READY_FD,
     OPT_PID_FILE,
@@ -45,6 +48,7 @@ static const struct option longopts[] = {
     {"rule", required_argument, NULL, OPT_RULE},
     {"redirect", required_argument, NULL, OPT_REDIRECT},
     {"uname-release", required_argument, NULL, OPT_UNAME_RELEASE},
+    {"netns-dir", required_argument, NULL, OPT_NETNS_DIR},
     {"log", required_argument, NULL, OPT_LOG},
     {"ready-fd", required_argument, NULL, OPT_READY_FD},
     {"pid-file", required_argument, NULL, OPT_PID_FILE},
@@ -131,6 +135,14 @@ int options_parse(int argc, char **argv, struct trace_options *opts)
         case OPT_UNAME_RELEASE:
             opts->uname_release = optarg;
             opts->rules |= 1u << RULE_UNAME;
+            break;
+        case OPT_NETNS_DIR:
+            if (opts->n_netns_dirs >= MAX_NETNS_DIR_OPTIONS)
+                return usage_error("more than %d --netns-dir options", MAX_NETNS_DIR_OPTIONS);
+            if (optarg[0] != '/')
+                return usage_error("--netns-dir '%s' is not an absolute path", optarg);
+            opts->netns_dirs[opts->n_netns_dirs++] = optarg;
+            opts->rules |= 1u << RULE_NETNS_PIN;
             break;
         case OPT_LOG:
             opts->log_path = optarg;

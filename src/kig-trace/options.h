@@ -4,7 +4,8 @@
 #include <stdbool.h>
 #include <stddef.h>
 
-#define MAX_REDIRECTS 64
+#define MAX_REDIRECTS         64
+#define MAX_NETNS_DIR_OPTIONS 4
 
 struct redirect {
     char from[4096];
@@ -16,6 +17,8 @@ struct trace_options {
     struct redirect *redirects;
     size_t n_redirects;
     const char *uname_release;
+    const char *netns_dirs[MAX_NETNS_DIR_OPTIONS]; /* besides /run/netns and /var/run/netns */
+    size_t n_netns_dirs;
     const char *log_path;
     const char *pid_file;
     int ready_fd;

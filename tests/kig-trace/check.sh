@@ -224,6 +224,22 @@ strictatime: ok" "$out"
     fi
 }
 
+case_netns_pin() {
+    if [ "$(id -u)" != 0 ]; then
+        skip "netns-pin rule" "needs root"
+        return
+    fi
+    mkdir -p "$TMP/netns"
+    out=$(sandboxed "$KT" --netns-dir "$TMP/netns" -- "$P/probe-fs" netns-pin "$TMP/netns/cni-test" 2>&1)
+    expect_eq "netns-pin rule: a pin of ns/net opens and is nsfs; unmount and removal work" "pin: ok
+fstatfs: nsfs" "$out"
+    if [ "$GVISOR" = 1 ]; then
+        out=$("$P/probe-fs" netns-pin "$TMP/netns/cni-test2" 2>&1)
+        rm -f "$TMP/netns/cni-test2"
+        expect_contains "gVisor without the rule: the pin cannot be used" "$out" "rror"
+    fi
+}
+
 case_fchown_ioctl() {
     kt --rule fchown-pipe -- "$P/probe-fs" fchown-pipe
     expect_eq "fchown-pipe rule: fchown on a pipe succeeds" "0 fchown-pipe: ok" "$rc $out"
@@ -262,7 +278,7 @@ case_go() {
     expect_eq "Go: 300 goroutines, SIGURG preemption, sleeps, redirected reads, exec; exit code 3" "3 goprobe ok: 300 goroutines" "$rc $out"
 }
 
-for c in exit_codes signals process_tree untrapped orphan readiness statfs redirect uname subreaper mount fchown_ioctl go; do
+for c in exit_codes signals process_tree untrapped orphan readiness statfs redirect uname subreaper mount netns_pin fchown_ioctl go; do
     if wanted "$c"; then
         start=$SECONDS
         "case_$c"

@@ -13,6 +13,7 @@
 #include <unistd.h>
 
 #define TMPFS_MAGIC_ 0x01021994
+#define NSFS_MAGIC_  0x6e736673
 
 static int do_statfs(const char *path)
 {
@@ -89,6 +90,40 @@ static int mount_via_fd(const char *dir)
     return on_dir ? 0 : 1;
 }
 
+/* What containerd's CRI does with a pod's network namespace: bind-mount the thread's ns/net link onto a file
+ * (the pin), open it and check it with fstatfs == NSFS_MAGIC, then unmount it (EINVAL: not a mount point, is
+ * fine) and remove it. */
+static int netns_pin(const char *pin)
+{
+    int fd = open(pin, O_CREAT | O_WRONLY | O_CLOEXEC, 0600);
+    if (fd < 0)
+        return printf("create: %s\n", strerror(errno)), 1;
+    close(fd);
+    char link[64];
+    snprintf(link, sizeof(link), "/proc/%d/task/%d/ns/net", (int)getpid(), (int)gettid());
+    int rc = 0;
+    if (mount(link, pin, "none", MS_BIND, NULL) < 0)
+        printf("pin: %s\n", strerror(errno)), rc = 1;
+    else
+        printf("pin: ok\n");
+    struct statfs st;
+    fd = open(pin, O_RDONLY | O_CLOEXEC);
+    if (fd < 0)
+        printf("open: %s\n", strerror(errno)), rc = 1;
+    else if (fstatfs(fd, &st) < 0)
+        printf("fstatfs: %s\n", strerror(errno)), rc = 1;
+    else
+        printf("fstatfs: %s\n", st.f_type == NSFS_MAGIC_ ? "nsfs" : "not nsfs"),
+            rc |= st.f_type != NSFS_MAGIC_;
+    if (fd >= 0)
+        close(fd);
+    if (umount2(pin, MNT_DETACH) < 0 && errno != EINVAL)
+        printf("umount: %s\n", strerror(errno)), rc = 1;
+    if (unlink(pin) < 0)
+        printf("unlink: %s\n", strerror(errno)), rc = 1;
+    return rc;
+}
+
 /* Flags gVisor refuses: a recursive bind, strictatime, a slave propagation change. */
 static int mount_flags(const char *src, const char *dst)
 {
@@ -142,6 +177,8 @@ int main(int argc, char **argv)
         return read_all_ways(argv[2]);
     if (strcmp(mode, "mount-fd") == 0 && argc == 3)
         return mount_via_fd(argv[2]);
+    if (strcmp(mode, "netns-pin") == 0 && argc == 3)
+        return netns_pin(argv[2]);
     if (strcmp(mode, "mount-flags") == 0 && argc == 4)
         return mount_flags(argv[2], argv[3]);
     if (strcmp(mode, "fchown-pipe") == 0)

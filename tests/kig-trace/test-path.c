@@ -8,6 +8,7 @@
 /* clang-format on */
 
 #include "path.h"
+#include "rule.h"
 
 #include <errno.h>
 #include <limits.h>
@@ -89,11 +90,26 @@ static void test_proc_self_fd(void **state)
     assert_int_equal(path_proc_self_fd("/proc/1/fd/3"), -1);
 }
 
+static void test_netns_link(void **state)
+{
+    assert_true(netns_pin_is_ns_link("/proc/12/task/13/ns/net"));
+    assert_true(netns_pin_is_ns_link("/proc/self/ns/net"));
+    assert_true(netns_pin_is_ns_link("/proc/thread-self/ns/net"));
+    assert_false(netns_pin_is_ns_link("/proc/12/ns/mnt"));
+    assert_false(netns_pin_is_ns_link("/proc//ns/net"));
+    assert_false(netns_pin_is_ns_link("/proc/ns/net"));
+    assert_false(netns_pin_is_ns_link("/proc/1/2/ns/net"));
+    assert_false(netns_pin_is_ns_link("/proc/1/x/2/ns/net"));
+    assert_false(netns_pin_is_ns_link("/run/netns/x"));
+    assert_false(netns_pin_is_ns_link("/proc/1/task/2/ns/network"));
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test(test_normalize), cmocka_unit_test(test_resolve),      cmocka_unit_test(test_under),
-        cmocka_unit_test(test_replace),   cmocka_unit_test(test_proc_self_fd),
+        cmocka_unit_test(test_normalize),    cmocka_unit_test(test_resolve),
+        cmocka_unit_test(test_under),        cmocka_unit_test(test_replace),
+        cmocka_unit_test(test_proc_self_fd), cmocka_unit_test(test_netns_link),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

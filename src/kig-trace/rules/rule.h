@@ -7,10 +7,12 @@
 #include "tracee.h"
 
 #include <seccomp.h>
+#include <stdbool.h>
 #include <stdint.h>
 
 enum rule_id {
     RULE_REDIRECT,
+    RULE_NETNS_PIN, /* before mount and statfs: it answers some of their calls itself */
     RULE_MOUNT,
     RULE_STATFS,
     RULE_FCHOWN_PIPE,
@@ -63,11 +65,18 @@ struct rule {
     void (*tracee_died)(pid_t tid, int status);
 };
 
-extern const struct rule rule_redirect, rule_mount, rule_statfs, rule_fchown_pipe, rule_ioctl_net,
-    rule_subreaper, rule_uname;
+extern const struct rule rule_redirect, rule_netns_pin, rule_mount, rule_statfs, rule_fchown_pipe,
+    rule_ioctl_net, rule_subreaper, rule_uname;
 extern const struct rule *const all_rules[RULE_COUNT];
 
 const struct rule *rule_by_name(const char *name);
+
+/* What Linux's simple_statfs answers for a pseudo filesystem with that magic (procfs, cgroupfs, nsfs). */
+struct statfs;
+void rule_fill_statfs(long magic, struct statfs *st);
+
+/* netns-pin: whether path names a network-namespace link under /proc (exported for unit tests). */
+bool netns_pin_is_ns_link(const char *path);
 
 /* Used by rules that keep threads parked (subreaper): resumes a parked thread with its trap->regs. */
 void event_complete_parked(struct trap *t);

@@ -5,9 +5,13 @@
 /* Order matters where rules share a syscall: enter hooks run in this order, exit hooks in reverse (so a
  * path is redirected before statfs looks at the result). */
 const struct rule *const all_rules[RULE_COUNT] = {
-    [RULE_REDIRECT] = &rule_redirect,   [RULE_MOUNT] = &rule_mount,
-    [RULE_STATFS] = &rule_statfs,       [RULE_FCHOWN_PIPE] = &rule_fchown_pipe,
-    [RULE_IOCTL_NET] = &rule_ioctl_net, [RULE_SUBREAPER] = &rule_subreaper,
+    [RULE_REDIRECT] = &rule_redirect,
+    [RULE_NETNS_PIN] = &rule_netns_pin,
+    [RULE_MOUNT] = &rule_mount,
+    [RULE_STATFS] = &rule_statfs,
+    [RULE_FCHOWN_PIPE] = &rule_fchown_pipe,
+    [RULE_IOCTL_NET] = &rule_ioctl_net,
+    [RULE_SUBREAPER] = &rule_subreaper,
     [RULE_UNAME] = &rule_uname,
 };
 

@@ -16,26 +16,19 @@
 #include <sys/statvfs.h>
 #include <sys/syscall.h>
 
-/* Where network namespaces are pinned (bind mounts of /proc/PID/ns/net): containerd's CRI checks the pin
- * with statfs == NSFS_MAGIC before every use, and gVisor answers ENOSYS there too. */
-static const char *const netns_dirs[] = {"/run/netns", "/var/run/netns"};
-
 static long magic_for(const char *path)
 {
     if (path_under(path, "/sys/fs/cgroup"))
         return CGROUP_SUPER_MAGIC;
     if (path_under(path, "/proc"))
         return PROC_SUPER_MAGIC;
-    for (size_t i = 0; i < sizeof(netns_dirs) / sizeof(netns_dirs[0]); i++)
-        if (path_under(path, netns_dirs[i]))
-            return NSFS_MAGIC;
     return 0;
 }
 
 #define ST_VALID_ 0x0020 /* f_flags is meaningful (the kernel's ST_VALID, not in libc headers) */
 
 /* What Linux answers for procfs and cgroupfs (simple_statfs, and the flags of their usual mounts). */
-static void fill_statfs(long magic, struct statfs *st)
+void rule_fill_statfs(long magic, struct statfs *st)
 {
     memset(st, 0, sizeof(*st));
     st->f_type = magic;
@@ -72,7 +65,7 @@ static enum exit_action statfs_exit(struct trap *t)
     if ((result != -ENOSYS && result != -EINTR) || magic == 0)
         return EXIT_DONE;
     struct statfs st;
-    fill_statfs(magic, &st);
+    rule_fill_statfs(magic, &st);
     int r = mem_write(t->tid, trap_arg(t, 1), &st, sizeof(st));
     if (r < 0) {
         trap_set_result(t, r == -ESRCH ? -ENOSYS : -EFAULT);
@@ -89,7 +82,7 @@ static const struct rule_syscall statfs_syscalls[] = {{.nr = SYS_statfs}, {.nr =
 const struct rule rule_statfs = {
     .id = RULE_STATFS,
     .name = "statfs",
-    .summary = "statfs/fstatfs on cgroupfs, procfs and netns pins answer CGROUP/PROC_SUPER/NSFS_MAGIC "
+    .summary = "statfs/fstatfs on cgroupfs and procfs files answer CGROUP_SUPER/PROC_SUPER_MAGIC "
                "(gVisor: ENOSYS)",
     .syscalls = statfs_syscalls,
     .n_syscalls = 2,

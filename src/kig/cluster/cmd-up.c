@@ -163,9 +163,11 @@ static int check_identity(const struct up_options *o, const struct data_dir *d, 
 static int check_binaries(enum cluster_mode mode)
 {
     /* The node's own helpers, which the component table does not list: kig-trace wraps containerd,
-     * containerd runs kig-runtime (which runs crun or runc) and kig-cni. */
+     * containerd runs kig-shim (which runs the runc-v2 shim), kig-runtime (which runs crun or runc) and
+     * kig-cni. */
     static const enum component node_helpers[] = {COMPONENT_KIG_TRACE, COMPONENT_KIG_RUNTIME,
-                                                  COMPONENT_KIG_CNI, COMPONENT_CONTAINERD_SHIM_RUNC_V2};
+                                                  COMPONENT_KIG_CNI, COMPONENT_CONTAINERD_SHIM_RUNC_V2,
+                                                  COMPONENT_KIG_SHIM};
     if (mode & CLUSTER_MODE_FULL)
         for (size_t i = 0; i < ARRAY_SIZE(node_helpers); i++) {
             _cleanup_free_ char *path = NULL;

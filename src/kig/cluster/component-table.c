@@ -1,6 +1,7 @@
 #include "component-table.h"
 
 #include "macro.h"
+#include "node-setup.h"
 
 #include <string.h>
 
@@ -24,9 +25,14 @@ static const struct component_spec table[_CC_MAX] = {
                            GATE_RESPONDING, PROBE_HEALTHZ, 10259, false, flags_kube_scheduler, false},
     /* containerd starts with etcd (it needs nothing of the control plane); kubelet once containerd answers,
      * and it waits for the apiserver on its own. */
+    /* The pod switch (tap strategy): the pods' shims, runtimes and containers are born in its netns
+     * holders, so it runs under kig-trace like containerd. */
+    [CC_KIG_SWITCH] = {CC_KIG_SWITCH, "kig-switch", "switch", COMPONENT_KIG_SWITCH, CLUSTER_MODE_FULL,
+                       CC_KIG_SWITCH, GATE_NONE, PROBE_UNIX_SOCKET, 0, true, flags_kig_switch, .traced = true,
+                       .socket = KIG_NODE_SWITCH_DIR "/switch.sock", .wanted = wanted_kig_switch},
     [CC_CONTAINERD] = {CC_CONTAINERD, "containerd", NULL, COMPONENT_CONTAINERD, CLUSTER_MODE_FULL,
-                       CC_CONTAINERD, GATE_NONE, PROBE_UNIX_SOCKET, 0, true, flags_containerd,
-                       .traced = true},
+                       CC_CONTAINERD, GATE_NONE, PROBE_UNIX_SOCKET, 0, true, flags_containerd, .traced = true,
+                       .socket = KIG_NODE_CONTAINERD_SOCKET},
     [CC_KUBELET] = {CC_KUBELET, "kubelet", NULL, COMPONENT_KUBELET, CLUSTER_MODE_FULL, CC_CONTAINERD,
                     GATE_READY, PROBE_KUBELET_HEALTHZ, 10250, true, flags_kubelet, false},
     /* kig's service proxy and cluster DNS: a client of the apiserver, which it waits for on its own. */

@@ -15,7 +15,8 @@ enum cluster_component {
     CC_KUBE_APISERVER,
     CC_KUBE_CONTROLLER_MANAGER,
     CC_KUBE_SCHEDULER,
-    CC_CONTAINERD, /* full mode only, from here on */
+    CC_KIG_SWITCH, /* full mode only, from here on; the pod switch, under the tap strategy only */
+    CC_CONTAINERD,
     CC_KUBELET,
     CC_KIG_PROXY, /* Services and cluster DNS without kube-proxy (docs/services.md) */
     _CC_MAX,
@@ -26,9 +27,9 @@ enum probe_kind {
     PROBE_ETCD_HEALTH,      /* GET /health with the etcd client cert: {"health":"true"} */
     PROBE_APISERVER_READYZ, /* GET /readyz with the admin cert: 200 "ok" */
     PROBE_HEALTHZ,          /* GET /healthz on a self-signed loopback port: 200 "ok" */
-    PROBE_UNIX_SOCKET,      /* containerd: its gRPC socket accepts a connection */
-    PROBE_KUBELET_HEALTHZ,  /* GET http://127.0.0.1:10248/healthz: 200 "ok" */
-    PROBE_PLAIN_HEALTHZ,    /* GET http://127.0.0.1:<port>/healthz: 200 "ok" */
+    PROBE_UNIX_SOCKET, /* the spec's socket (containerd's gRPC, kig-switch's control) accepts a connection */
+    PROBE_KUBELET_HEALTHZ, /* GET http://127.0.0.1:10248/healthz: 200 "ok" */
+    PROBE_PLAIN_HEALTHZ,   /* GET http://127.0.0.1:<port>/healthz: 200 "ok" */
 };
 
 /* When a component may start, relative to the one it follows. */
@@ -68,6 +69,10 @@ struct component_spec {
     /* Runs under kig-trace with the node's trace arguments (full mode), so that it and everything it
      * starts (shims, runtimes, containers) get the fixes mounts cannot give. */
     bool traced;
+    /* PROBE_UNIX_SOCKET: the socket, relative to the data dir. */
+    const char *socket;
+    /* NULL: always (in its modes); else whether this node needs it. */
+    bool (*wanted)(const struct cluster_config *cfg);
 };
 
 const struct component_spec *component_table(size_t *ret_n);
@@ -83,3 +88,5 @@ int flags_kube_scheduler(const struct cluster_config *cfg, struct strv *args);
 int flags_containerd(const struct cluster_config *cfg, struct strv *args);
 int flags_kubelet(const struct cluster_config *cfg, struct strv *args);
 int flags_kig_proxy(const struct cluster_config *cfg, struct strv *args);
+int flags_kig_switch(const struct cluster_config *cfg, struct strv *args);
+bool wanted_kig_switch(const struct cluster_config *cfg);

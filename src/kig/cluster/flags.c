@@ -157,3 +157,21 @@ int flags_kig_proxy(const struct cluster_config *cfg, struct strv *args)
     PUSH("--healthz-address=127.0.0.1:%d", cfg->ports[CC_KIG_PROXY]);
     return 0;
 }
+
+bool wanted_kig_switch(const struct cluster_config *cfg)
+{
+    return cfg->node && strcmp(cfg->node->pod_network, "tap") == 0;
+}
+
+/* The node's TAP gets the pod CIDR's first address; the node's own address and the Service CIDR (where
+ * kig-proxy puts ClusterIPs, on lo) are reached through it. --nat: pods reach the outside through the
+ * switch's own sockets when the sandbox has a network. */
+int flags_kig_switch(const struct cluster_config *cfg, struct strv *args)
+{
+    PUSH("--dir=%s", cfg->node->switch_dir);
+    PUSH("--pod-cidr=%s", KIG_POD_CIDR);
+    PUSH("--node-route=%s/32", cfg->node->node_ip);
+    PUSH("--node-route=%s", KIG_SERVICE_CIDR);
+    PUSH("--nat");
+    return 0;
+}

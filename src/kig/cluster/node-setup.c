@@ -15,12 +15,14 @@
 #include <ifaddrs.h>
 #include <jansson.h>
 #include <limits.h>
+#include <linux/magic.h>
 #include <signal.h>
 #include <stdio.h>
 #include <string.h>
 #include <sys/mount.h>
 #include <sys/prctl.h>
 #include <sys/stat.h>
+#include <sys/statfs.h>
 #include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
@@ -49,6 +51,11 @@ int node_setup_init(struct node_setup *n, const struct data_dir *d, const char *
     n->cni_bin = path_join(n->root, "cni/bin");
     n->cni_conf = path_join(n->root, "cni/conf");
     n->runtime_root = path_join(n->root, "runtime");
+    n->switch_dir = path_join(d->root, KIG_NODE_SWITCH_DIR);
+    n->cni_ipam_dir = path_join(n->root, "cni/ipam");
+    n->shim_dir = path_join(n->root, "shim");
+    if (!n->switch_dir || !n->cni_ipam_dir || !n->shim_dir)
+        return -ENOMEM;
     if (!n->containerd_root || !n->containerd_state || !n->containerd_socket || !n->containerd_config ||
         !n->kubelet_root || !n->kubelet_config || !n->kubelet_kubeconfig || !n->proxy_kubeconfig ||
         !n->cni_bin || !n->cni_conf || !n->runtime_root)
@@ -70,6 +77,10 @@ void node_setup_done(struct node_setup *n)
                       &n->cni_bin,
                       &n->cni_conf,
                       &n->runtime_root,
+                      &n->switch_dir,
+                      &n->cni_ipam_dir,
+                      &n->shim_dir,
+                      &n->real_shim,
                       &n->vkernel_run_dir,
                       &n->trace_path};
     for (size_t i = 0; i < ARRAY_SIZE(paths); i++) {
@@ -142,7 +153,8 @@ static int mount_tmpfs(const char *path, const char *options)
 
 static int make_dirs(const struct node_setup *n)
 {
-    const char *dirs[] = {n->containerd_root, n->containerd_state, n->cni_bin, n->cni_conf, n->runtime_root};
+    const char *dirs[] = {n->containerd_root, n->containerd_state, n->cni_bin,    n->cni_conf,
+                          n->cni_ipam_dir,    n->runtime_root,     n->switch_dir, n->shim_dir};
     for (size_t i = 0; i < ARRAY_SIZE(dirs); i++) {
         int r = mkdir_p(dirs[i], 0755);
         if (r < 0)
@@ -325,6 +337,30 @@ static bool overlay_works(const char *scratch_parent)
     return works;
 }
 
+/* containerd pins a pod's network namespace by bind-mounting /proc/PID/task/TID/ns/net onto a file and
+ * checks the pin with statfs == NSFS_MAGIC. gVisor 20221219 mounts the symlink instead, which can then be
+ * neither opened nor statfs'ed: tried on a scratch file with this thread's own namespace. */
+static bool netns_pin_broken(const char *scratch_parent)
+{
+    _cleanup_free_ char *pin = path_join(scratch_parent, ".netns-pin-probe");
+    if (!pin)
+        return false;
+    _cleanup_close_ int created = open(pin, O_CREAT | O_WRONLY | O_CLOEXEC, 0600);
+    if (created < 0)
+        return false;
+    char link[64];
+    snprintf(link, sizeof(link), "/proc/%d/task/%d/ns/net", (int)getpid(), (int)gettid());
+    bool broken = true;
+    if (mount(link, pin, "none", MS_BIND, NULL) == 0) {
+        _cleanup_close_ int fd = open(pin, O_RDONLY | O_CLOEXEC);
+        struct statfs st;
+        broken = fd < 0 || fstatfs(fd, &st) < 0 || st.f_type != NSFS_MAGIC;
+        umount2(pin, MNT_DETACH);
+    }
+    (void)unlink(pin);
+    return broken;
+}
+
 static bool has_rule(const struct strv *args, const char *rule)
 {
     for (size_t i = 0; i + 1 < args->n; i++)
@@ -349,9 +385,56 @@ static int plan_trace_rules(struct node_setup *n)
         r = add_rule(n, "fchown-pipe");
     if (r == 0 && mount_flags_refused(n->root))
         r = add_rule(n, "mount");
+    if (r == 0 && strcmp(n->pod_network, "host") != 0 && netns_pin_broken(n->root)) {
+        /* containerd_state/<CRI plugin id>/netns: netns_mounts_under_state_dir in containerd.toml */
+        _cleanup_free_ char *netns_dir = path_join(n->containerd_state, "io.containerd.grpc.v1.cri/netns");
+        r = netns_dir ? strv_push(&n->trace_args, "--netns-dir") : -ENOMEM;
+        if (r >= 0)
+            r = strv_push(&n->trace_args, netns_dir);
+    }
     if (r < 0)
         return log_error_errno(r, "out of memory");
     return component_require(COMPONENT_KIG_TRACE, &n->trace_path);
+}
+
+/* ---- pod networking ---- */
+
+static bool known_pod_network(const char *s)
+{
+    return strcmp(s, "veth") == 0 || strcmp(s, "tap") == 0 || strcmp(s, "host") == 0;
+}
+
+/* KIG_POD_NETWORK when set, else what `kig-cni --probe` recommends after trying each strategy in a
+ * throwaway namespace (docs/networking.md). */
+static int choose_pod_network(struct node_setup *n)
+{
+    const char *forced = getenv("KIG_POD_NETWORK");
+    if (forced && *forced) {
+        if (!known_pod_network(forced))
+            return log_error_errno(EINVAL, "KIG_POD_NETWORK='%s' is not a pod network: use veth, tap or host",
+                                   forced);
+        snprintf(n->pod_network, sizeof(n->pod_network), "%s", forced);
+        return 0;
+    }
+    _cleanup_free_ char *cni = NULL, *out = NULL;
+    int r = component_require(COMPONENT_KIG_CNI, &cni);
+    if (r < 0)
+        return r;
+    const char *argv[] = {cni, "--probe", NULL};
+    char why[512];
+    if ((r = run_checked(argv, &out, SUBPROCESS_TIMEOUT_MS, why, sizeof(why))) < 0)
+        return log_error_errno(r, "kig-cni --probe failed: %s", why);
+    json_t *doc = json_loads(out, 0, NULL);
+    const char *recommended = json_string_value(json_object_get(doc, "recommended"));
+    if (recommended && known_pod_network(recommended))
+        snprintf(n->pod_network, sizeof(n->pod_network), "%s", recommended);
+    json_decref(doc);
+    if (!n->pod_network[0])
+        return log_error_errno(EPROTO, "kig-cni --probe recommended no pod network: %s", out);
+    if (strcmp(n->pod_network, "host") == 0)
+        log_warn("pods share the node's network: this sandbox offers neither veth nor TAP devices in a new "
+                 "network namespace, so two pods cannot listen on the same port");
+    return 0;
 }
 
 /* ---- the node address ---- */
@@ -446,12 +529,32 @@ static int link_cni_plugin(const struct node_setup *n)
     return 0;
 }
 
+/* tap: containerd must run kig-shim where it runs containerd-shim-runc-v2 (see src/kig-shim/main.c): a link
+ * by that name in <node>/shim, which the supervisor puts first in containerd's PATH, and the real shim's
+ * path in KIG_CONTAINERD_SHIM. */
+static int link_shim(struct node_setup *n)
+{
+    _cleanup_free_ char *shim = NULL, *real = NULL;
+    int r = component_require(COMPONENT_KIG_SHIM, &shim);
+    if (r < 0 || (r = component_require(COMPONENT_CONTAINERD_SHIM_RUNC_V2, &real)) < 0)
+        return r;
+    _cleanup_free_ char *link = path_join(n->shim_dir, "containerd-shim-runc-v2");
+    if (!link)
+        return log_error_errno(ENOMEM, "out of memory");
+    (void)unlink(link);
+    if (symlink(shim, link) < 0)
+        return log_error_errno(negative_errno(), "cannot create %s: %m", link);
+    n->real_shim = TAKE_PTR(real);
+    return 0;
+}
+
 static int write_configs(struct node_setup *n, const struct data_dir *d, const char *cluster_name,
                          const char *server)
 {
     _cleanup_free_ char *runtime = NULL;
+    bool tap = strcmp(n->pod_network, "tap") == 0;
     int r = component_require(COMPONENT_KIG_RUNTIME, &runtime);
-    if (r < 0 || (r = link_cni_plugin(n)) < 0)
+    if (r < 0 || (r = link_cni_plugin(n)) < 0 || (tap && (r = link_shim(n)) < 0))
         return r;
     char *text = NULL;
     const struct containerd_options co = {
@@ -494,9 +597,16 @@ static int write_configs(struct node_setup *n, const struct data_dir *d, const c
     _cleanup_free_ char *conflist = path_join(n->cni_conf, "10-kig.conflist");
     if (!conflist)
         return log_error_errno(ENOMEM, "out of memory");
-    /* Pods share the node's network until kig's pod networking is chosen here (docs/networking.md). */
+    bool own_network = strcmp(n->pod_network, "host") != 0;
     const struct cni_options cni = {
-        .network_name = "kig", .plugin_type = "kig-cni", .strategy = "host", .node_ip = n->node_ip};
+        .network_name = "kig",
+        .plugin_type = "kig-cni",
+        .strategy = n->pod_network,
+        .node_ip = n->node_ip,
+        .pod_cidr = own_network ? KIG_POD_CIDR : NULL,
+        .data_dir = own_network ? n->cni_ipam_dir : NULL,
+        .switch_dir = tap ? n->switch_dir : NULL,
+    };
     text = NULL;
     r = cni_conflist_render(&cni, &text);
     if ((r = write_config(conflist, "CNI configuration", r, text)) < 0)
@@ -563,8 +673,9 @@ int node_setup_prepare(struct node_setup *n, const struct data_dir *d, const cha
     /* What a killed supervisor left (containers' mounts, a half-torn-down node) goes first. */
     if (is_mount_point(n->root))
         (void)unmount_below(n->root);
-    if ((r = mount_node_dirs(n)) < 0 || (r = vkernel_apply(n)) < 0 || (r = plan_trace_rules(n)) < 0 ||
-        (r = ensure_node_ip(n, d)) < 0 || (r = write_configs(n, d, cluster_name, server)) < 0) {
+    if ((r = mount_node_dirs(n)) < 0 || (r = vkernel_apply(n)) < 0 || (r = choose_pod_network(n)) < 0 ||
+        (r = plan_trace_rules(n)) < 0 || (r = ensure_node_ip(n, d)) < 0 ||
+        (r = write_configs(n, d, cluster_name, server)) < 0) {
         node_setup_teardown(n);
         return r;
     }

@@ -23,6 +23,10 @@
 #define KIG_NODE_FALLBACK_IP "10.200.0.1"
 /* containerd's socket, relative to the data dir (the readiness probe connects to it too). */
 #define KIG_NODE_CONTAINERD_SOCKET "node/containerd/containerd.sock"
+/* kig-switch's directory (control socket switch.sock, holders' pods/<id>.sock), relative to the data dir. */
+#define KIG_NODE_SWITCH_DIR "node/switch"
+/* The pods' addresses under the veth and tap strategies; the first is the node's (the pods' gateway). */
+#define KIG_POD_CIDR "10.244.0.0/24"
 /* kubelet's healthz port (plain HTTP on loopback). */
 #define KIG_KUBELET_HEALTHZ_PORT 10248
 
@@ -33,7 +37,14 @@ struct node_setup {
     char *proxy_kubeconfig;
     char *cni_bin, *cni_conf;
     char *runtime_root;
+    char *switch_dir, *cni_ipam_dir;
+    char *shim_dir;  /* tap: holds containerd-shim-runc-v2 -> kig-shim, first in containerd's PATH */
+    char *real_shim; /* tap: containerd-shim-runc-v2 itself (KIG_CONTAINERD_SHIM for kig-shim) */
     char *vkernel_run_dir;
+    /* How pods get their network (docs/networking.md): "veth", "tap" (kig-switch and netns holders, with
+     * kig-shim starting each pod's shim in its holder) or "host"; from `kig-cni --probe` or KIG_POD_NETWORK.
+     */
+    char pod_network[8];
     char node_name[64];
     char node_ip[64];
     bool node_ip_added;     /* kig put node_ip on lo and removes it at teardown */

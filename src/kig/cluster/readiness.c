@@ -123,17 +123,26 @@ static enum probe_result probe_url(const struct tls_files *tls, const char *url,
 }
 
 /* containerd serves gRPC on its socket once every plugin is loaded. */
-static enum probe_result probe_unix_socket(const struct data_dir *d)
+static int connect_unix(const struct sockaddr_un *sa, int type)
+{
+    int fd = socket(AF_UNIX, type | SOCK_CLOEXEC, 0);
+    if (fd < 0)
+        return negative_errno();
+    int r = connect(fd, (const struct sockaddr *)sa, sizeof(*sa)) < 0 ? negative_errno() : 0;
+    close(fd);
+    return r;
+}
+
+/* A stream socket (containerd's gRPC) or a seqpacket one (kig-switch's control socket). */
+static enum probe_result probe_unix_socket(const struct data_dir *d, const char *socket_path)
 {
     struct sockaddr_un sa = {.sun_family = AF_UNIX};
-    if ((size_t)snprintf(sa.sun_path, sizeof(sa.sun_path), "%s/" KIG_NODE_CONTAINERD_SOCKET, d->root) >=
-        sizeof(sa.sun_path))
+    if (!socket_path || (size_t)snprintf(sa.sun_path, sizeof(sa.sun_path), "%s/%s", d->root, socket_path) >=
+                            sizeof(sa.sun_path))
         return PROBE_DOWN;
-    int fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
-    if (fd < 0)
-        return PROBE_DOWN;
-    int r = connect(fd, (struct sockaddr *)&sa, sizeof(sa));
-    close(fd);
+    int r = connect_unix(&sa, SOCK_STREAM);
+    if (r == -EPROTOTYPE)
+        r = connect_unix(&sa, SOCK_SEQPACKET);
     return r == 0 ? PROBE_OK : PROBE_DOWN;
 }
 
@@ -164,7 +173,7 @@ enum probe_result readiness_probe(const struct data_dir *d, const struct compone
         snprintf(url, sizeof(url), "http://127.0.0.1:%d/healthz", port);
         return probe_url(NULL, url, "ok");
     case PROBE_UNIX_SOCKET:
-        return probe_unix_socket(d);
+        return probe_unix_socket(d, spec->socket);
     }
     return PROBE_DOWN;
 }

@@ -535,6 +535,23 @@ static int push_trace_prefix(struct supervisor *sv, struct supervised *c)
     return 0;
 }
 
+/* tap: containerd finds kig-shim first in its PATH under the runc-v2 shim's name; kig-shim finds the real
+ * shim and the pods' netns holders through the environment, which containerd passes on. The directory holds
+ * nothing else, so no other program found through PATH changes. */
+static int export_shim_environment(const struct node_setup *n)
+{
+    if (!n->real_shim)
+        return 0;
+    const char *path = getenv("PATH");
+    _cleanup_free_ char *new_path = NULL;
+    if (asprintf(&new_path, "%s:%s", n->shim_dir, path && *path ? path : "/usr/sbin:/usr/bin:/sbin:/bin") < 0)
+        return log_error_errno(ENOMEM, "out of memory");
+    if (setenv("KIG_SWITCH_DIR", n->switch_dir, 1) < 0 ||
+        setenv("KIG_CONTAINERD_SHIM", n->real_shim, 1) < 0 || setenv("PATH", new_path, 1) < 0)
+        return log_error_errno(negative_errno(), "cannot set the shim's environment: %m");
+    return 0;
+}
+
 static int prepare_node(struct supervisor *sv)
 {
     if (!(sv->id.mode & CLUSTER_MODE_FULL))
@@ -547,6 +564,9 @@ static int prepare_node(struct supervisor *sv)
         return r;
     sv->node_prepared = true;
     sv->cfg.node = &sv->node;
+    if ((r = export_shim_environment(&sv->node)) < 0)
+        return r;
+    sv_log("pod network: %s", sv->node.pod_network);
     sv_log("node %s: address %s, kig-trace arguments:%s%s", sv->node.node_name, sv->node.node_ip,
            sv->node.trace_args.n ? " " : " none",
            sv->node.trace_args.n ? "(see the containerd command line)" : "");
@@ -558,7 +578,7 @@ static int prepare_components(struct supervisor *sv)
     size_t n;
     const struct component_spec *table = component_table(&n);
     for (size_t i = 0; i < n; i++) {
-        if (!(table[i].modes & sv->id.mode))
+        if (!(table[i].modes & sv->id.mode) || (table[i].wanted && !table[i].wanted(&sv->cfg)))
             continue;
         struct supervised *c = &sv->comps[sv->n++];
         c->spec = &table[i];

@@ -15,6 +15,10 @@ int cni_conflist_render(const struct cni_options *o, char **ret)
         return -ENOMEM;
     if (o->pod_cidr)
         json_object_set_new(plugin, "podCIDR", json_string(o->pod_cidr));
+    if (o->data_dir)
+        json_object_set_new(plugin, "dataDir", json_string(o->data_dir));
+    if (o->switch_dir)
+        json_object_set_new(plugin, "switchDir", json_string(o->switch_dir));
     json_t *doc =
         json_pack("{s:s, s:s, s:[o]}", "cniVersion", "1.0.0", "name", o->network_name, "plugins", plugin);
     if (!doc)

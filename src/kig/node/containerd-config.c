@@ -81,11 +81,14 @@ int containerd_config_render(const struct containerd_options *o, char **ret)
         "  restrict_oom_score_adj = %s\n"
         "  disable_cgroup = %s\n"
         "  max_container_log_line_size = 16384\n"
+        /* Pins of pods' network namespaces on the node's tmpfs: nothing outlives the node. */
+        "  netns_mounts_under_state_dir = true\n"
         "\n[" CRI ".containerd]\n"
         "  snapshotter = %s\n"
         "  default_runtime_name = \"kig\"\n"
         "\n[" CRI ".containerd.runtimes.kig]\n"
         "  runtime_type = \"io.containerd.runc.v2\"\n"
+
         "\n[" CRI ".containerd.runtimes.kig.options]\n"
         "  BinaryName = %s\n"
         "  Root = %s\n"

@@ -40,7 +40,9 @@ struct cni_options {
     const char *plugin_type;  /* "kig-cni" */
     const char *strategy;     /* "host" | "veth" | "tap" */
     const char *node_ip;
-    const char *pod_cidr; /* NULL under the host strategy */
+    const char *pod_cidr;   /* NULL under the host strategy */
+    const char *data_dir;   /* the address store (NULL: kig-cni's default) */
+    const char *switch_dir; /* tap: where kig-switch listens */
 };
 
 /* Each returns 0 and a newly allocated document, or -ENOMEM / -EINVAL (a required option missing). */

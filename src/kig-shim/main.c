@@ -1,0 +1,125 @@
+/* kig-shim: the shim binary containerd's CRI runs for kig's runtime. containerd 1.6 finds the shim of runtime
+ * type io.containerd.runc.v2 by the name containerd-shim-runc-v2 in its PATH (its CRI ignores runtime_path),
+ * so kig puts a link by that name to kig-shim first in containerd's PATH and names the real shim in
+ * KIG_CONTAINERD_SHIM.
+ *
+ * Where setns(2) is missing, a pod's network namespace can only be entered by being born in it, so a pod
+ * with its own network is started through its netns holder (docs/networking.md, src/libkig/podns.h).
+ * containerd runs one runc-v2 shim per pod: `SHIM [flags] start`, in the bundle directory, prints the
+ * address of the shim daemon it forks (or of the pod's existing one). Run through the holder, that daemon,
+ * the runtime and every container of the pod are born in the pod's namespace, and the shim stays their
+ * ancestor, so exit reporting works as usual.
+ *
+ * Everything else (`delete`, pods with host networking, containers of a pod whose shim is already running)
+ * goes straight to containerd-shim-runc-v2 with the same arguments. A pod that asks for its own network but
+ * has no holder is refused: silently giving it the node's network would be wrong.
+ *
+ * Environment: KIG_SWITCH_DIR (where the holders listen; default PODNS_DEFAULT_DIR), KIG_CONTAINERD_SHIM
+ * (the real shim; default: found like every component). */
+#include "bundle.h"
+#include "components.h"
+#include "fileutil.h"
+#include "macro.h"
+#include "podns.h"
+#include "spawn.h"
+
+#include <errno.h>
+#include <stdarg.h>
+#include <stdbool.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#define MAX_CONFIG_SIZE (4 * 1024 * 1024)
+
+static _noreturn_ _printf_(1, 2) void die(const char *fmt, ...)
+{
+    va_list ap;
+    va_start(ap, fmt);
+    fprintf(stderr, "kig-shim: error: ");
+    vfprintf(stderr, fmt, ap);
+    fputc('\n', stderr);
+    va_end(ap);
+    exit(1);
+}
+
+/* The shim's action is its last argument; the flags before it are Go-style (-name value). */
+static const char *shim_action(int argc, char **argv)
+{
+    return argc > 1 ? argv[argc - 1] : "";
+}
+
+static const char *flag_value(int argc, char **argv, const char *name)
+{
+    for (int i = 1; i + 1 < argc; i++)
+        if (argv[i][0] == '-' && strcmp(argv[i] + 1 + (argv[i][1] == '-'), name) == 0)
+            return argv[i + 1];
+    return NULL;
+}
+
+static _noreturn_ void exec_real(const char *real, char **argv)
+{
+    argv[0] = (char *)real;
+    execv(real, argv);
+    die("cannot run %s: %s", real, strerror(errno));
+}
+
+static void read_bundle(const char *bundle_dir, struct shim_bundle *b)
+{
+    _cleanup_free_ char *path = path_join(bundle_dir ? bundle_dir : ".", "config.json"), *text = NULL;
+    size_t len;
+    if (!path)
+        die("out of memory");
+    int r = read_file(path, &text, &len, MAX_CONFIG_SIZE);
+    if (r < 0)
+        die("cannot read the bundle's %s: %s", path, strerror(-r));
+    char why[256];
+    if (shim_bundle_parse(text, len, b, why, sizeof(why)) < 0)
+        die("%s", why);
+}
+
+/* Found through PATH, the "real" shim may be this program under the shim's name: that would loop. */
+static bool is_self(const char *path)
+{
+    struct stat self, other;
+    return stat("/proc/self/exe", &self) == 0 && stat(path, &other) == 0 && self.st_dev == other.st_dev &&
+           self.st_ino == other.st_ino;
+}
+
+int main(int argc, char **argv)
+{
+    _cleanup_free_ char *real = NULL;
+    if (component_require(COMPONENT_CONTAINERD_SHIM_RUNC_V2, &real) < 0)
+        return 1;
+    if (is_self(real))
+        die("%s is kig-shim itself: set KIG_CONTAINERD_SHIM to containerd-shim-runc-v2's path", real);
+    if (strcmp(shim_action(argc, argv), "start") != 0)
+        exec_real(real, argv);
+
+    struct shim_bundle b;
+    read_bundle(flag_value(argc, argv, "bundle"), &b);
+    if (!b.own_network || !b.sandbox_id[0])
+        exec_real(real, argv);
+
+    const char *dir = getenv("KIG_SWITCH_DIR");
+    argv[0] = real;
+    const struct podns_spawn_options o = {
+        .argv = (const char *const *)argv,
+        .stdin_fd = STDIN_FILENO,
+        .stdout_fd = STDOUT_FILENO,
+        .stderr_fd = STDERR_FILENO,
+    };
+    int status;
+    int r = podns_run(dir && *dir ? dir : NULL, b.sandbox_id, &o, &status);
+    if (r == -ENOENT || r == -ECONNREFUSED)
+        die("pod sandbox %s has its own network but no network-namespace holder: kig-switch did not attach "
+            "it (see 'kig logs kig-switch'; CNI ADD must run before the sandbox starts)",
+            b.sandbox_id);
+    if (r < 0)
+        die("cannot start the shim in the network namespace of pod sandbox %s: %s", b.sandbox_id,
+            strerror(-r));
+    return wait_status_to_exit_code(status);
+}
