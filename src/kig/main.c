@@ -20,7 +20,7 @@ const struct kig_command kig_commands[] = {
     {"up", "start a Kubernetes cluster: the node (containerd, kubelet, kig-proxy) and its control plane",
      cmd_up,
      "usage: kig up [--control-plane-only] [--data-dir DIR] [--name NAME] [--port PORT] [--timeout SECS]\n"
-     "              [--foreground]\n\n"
+     "              [--foreground] [--oci-runtime crun|runc] [--pod-network auto|veth|tap|host]\n\n"
      "Creates the cluster on first use (identity, certificates, kubeconfigs in the data dir), starts a\n"
      "supervisor that runs and restarts the components, waits until the API is ready (and, for a node, "
      "until\n"
@@ -35,6 +35,11 @@ const struct kig_command kig_commands[] = {
      "  --port PORT           API port on 127.0.0.1 (default 6443, or the cluster's own)\n"
      "  --timeout SECS        how long to wait for readiness before giving up and stopping (default 180)\n"
      "  --foreground          stay attached; SIGINT/SIGTERM stop the cluster in order\n"
+     "  --oci-runtime NAME    the OCI runtime kig-runtime runs containers with: crun (default when\n"
+     "                        installed) or runc\n"
+     "  --pod-network NAME    how pods get their network (docs/networking.md): auto (default: what the\n"
+     "                        sandbox offers, veth, else tap), veth, tap, or host (pods share the node's\n"
+     "                        network: ports clash)\n"
      "  -v, --verbose         more detail\n"},
     {"down", "stop the cluster (--purge: and delete its data dir)", cmd_down,
      "usage: kig down [--data-dir DIR] [--purge] [--timeout SECS]\n\n"

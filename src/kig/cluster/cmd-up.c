@@ -39,6 +39,8 @@ struct up_options {
     long timeout_s;
     bool control_plane_only;
     bool foreground;
+    const char *oci_runtime; /* NULL: kig-runtime's choice (crun when installed) */
+    const char *pod_network; /* NULL or "auto": what `kig-cni --probe` recommends */
 };
 
 static volatile sig_atomic_t interrupted_by;
@@ -72,6 +74,8 @@ static int parse_options(int argc, char **argv, struct up_options *o)
         {"port", required_argument, NULL, 'p'},
         {"timeout", required_argument, NULL, 't'},
         {"verbose", no_argument, NULL, 'v'},
+        {"oci-runtime", required_argument, NULL, 'R'},
+        {"pod-network", required_argument, NULL, 'N'},
         {},
     };
     *o = (struct up_options){.timeout_s = DEFAULT_TIMEOUT_S};
@@ -105,6 +109,18 @@ static int parse_options(int argc, char **argv, struct up_options *o)
             break;
         case 'v':
             log_set_level(LOG_LEVEL_DEBUG);
+            break;
+        case 'R':
+            if (strcmp(optarg, "crun") != 0 && strcmp(optarg, "runc") != 0)
+                return cli_usage_error("up", "invalid --oci-runtime '%s': use crun or runc", optarg);
+            o->oci_runtime = optarg;
+            break;
+        case 'N':
+            if (strcmp(optarg, "auto") != 0 && strcmp(optarg, "veth") != 0 && strcmp(optarg, "tap") != 0 &&
+                strcmp(optarg, "host") != 0)
+                return cli_usage_error("up", "invalid --pod-network '%s': use auto, veth, tap or host",
+                                       optarg);
+            o->pod_network = optarg;
             break;
         default:
             return EXIT_USAGE;
@@ -480,6 +496,30 @@ static int start_and_wait(const struct up_options *o, const struct data_dir *d,
     return o->foreground ? stay_attached(&w) : 0;
 }
 
+/* The node's choices travel to the supervisor, containerd and kig-runtime through the environment they
+ * inherit: KIG_OCI_RUNTIME (src/kig-runtime/runtime-exec.h) and KIG_POD_NETWORK (node-setup.c). */
+static int apply_node_choices(const struct up_options *o, enum cluster_mode mode)
+{
+    if (!(mode & CLUSTER_MODE_FULL)) {
+        if (o->oci_runtime || o->pod_network)
+            log_warn("--oci-runtime and --pod-network concern the node: ignored with --control-plane-only");
+        return 0;
+    }
+    if (o->oci_runtime) {
+        _cleanup_free_ char *path = NULL;
+        int r =
+            component_require(strcmp(o->oci_runtime, "runc") == 0 ? COMPONENT_RUNC : COMPONENT_CRUN, &path);
+        if (r < 0)
+            return r;
+        if (setenv("KIG_OCI_RUNTIME", o->oci_runtime, 1) < 0)
+            return log_error_errno(negative_errno(), "cannot set KIG_OCI_RUNTIME: %m");
+    }
+    if (o->pod_network &&
+        setenv("KIG_POD_NETWORK", strcmp(o->pod_network, "auto") == 0 ? "" : o->pod_network, 1) < 0)
+        return log_error_errno(negative_errno(), "cannot set KIG_POD_NETWORK: %m");
+    return 0;
+}
+
 static int run_up(const struct up_options *o, const struct data_dir *d)
 {
     struct cluster_identity id;
@@ -501,7 +541,8 @@ static int run_up(const struct up_options *o, const struct data_dir *d)
                   "root, or use --control-plane-only");
         return 1;
     }
-    if (check_binaries(mode) < 0 || check_port(port) < 0 || data_dir_create(d) < 0)
+    if (check_binaries(mode) < 0 || check_port(port) < 0 || apply_node_choices(o, mode) < 0 ||
+        data_dir_create(d) < 0)
         return 1;
     _cleanup_close_ int up_lock = take_up_lock(d);
     if (up_lock < 0)
