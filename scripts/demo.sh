@@ -19,8 +19,7 @@ if [ "${1:-}" = --inside ]; then
     kig up --data-dir "$data/cluster"
     export KUBECONFIG=$data/cluster/kubeconfig/admin.kubeconfig
     kubectl get nodes -o wide
-    step "load the locally built images (no registry here)"
-    ctr -a "$data/cluster/node/containerd/containerd.sock" -n k8s.io images import "$images/kig-pause.oci.tar"
+    step "load the locally built busybox image (no registry here; kig up loaded its own pause image)"
     ctr -a "$data/cluster/node/containerd/containerd.sock" -n k8s.io images import "$images/kig-busybox.oci.tar"
     step "a pod, in its own network namespace (kig-switch, docs/networking.md)"
     kubectl run hello --image=localhost/kig/busybox:latest --image-pull-policy=Never --restart=Never \
@@ -46,10 +45,10 @@ step "build kig"
 [ -f build/build.ninja ] || meson setup build >/dev/null
 ninja -C build >/dev/null
 
-step "build the local images (pause from kig-pause, busybox from busybox-static)"
+step "build the local busybox image (from busybox-static)"
 images=$(mktemp -d /tmp/kig-demo-images.XXXXXX)
 trap 'rm -rf "$images"' EXIT
-scripts/build-images.sh --pause build/src/kig-pause/kig-pause "$images"
+scripts/build-images.sh --only busybox "$images"
 
 export PATH="$here/build/src/kig:$PATH"
 step "start a gVisor sandbox (runsc) and run the rest inside it"

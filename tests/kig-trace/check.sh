@@ -236,7 +236,12 @@ fstatfs: nsfs" "$out"
     if [ "$GVISOR" = 1 ]; then
         out=$("$P/probe-fs" netns-pin "$TMP/netns/cni-test2" 2>&1)
         rm -f "$TMP/netns/cni-test2"
-        expect_contains "gVisor without the rule: the pin cannot be used" "$out" "rror"
+        # gVisor 20221219 mounts the symlink: opening the pin gives ELOOP. A release that pins for real
+        # needs no rule (kig up then does not enable it).
+        case "$out" in
+        *"fstatfs: nsfs"*) skip "gVisor without the rule: the pin cannot be used" "this gVisor pins namespaces" ;;
+        *) expect_contains "gVisor without the rule: the pin cannot be used" "$out" "open: Too many levels of symbolic links" ;;
+        esac
     fi
 }
 

@@ -27,7 +27,6 @@
 #include <time.h>
 #include <unistd.h>
 
-#define KIG_PAUSE_IMAGE       "localhost/kig/pause:3.2"
 #define SUBPROCESS_TIMEOUT_MS 120000
 /* A marker: kig put the fallback node address on lo (and must take it away again). */
 #define NODE_IP_MARKER "node-ip-added"
@@ -615,6 +614,43 @@ static int write_configs(struct node_setup *n, const struct data_dir *d, const c
     if (r < 0)
         return r;
     return kubeconfig_write_from_pki(n->proxy_kubeconfig, d->pki, "kube-proxy", cluster_name, server);
+}
+
+/* ---- the pod sandbox image ---- */
+
+/* kig-pause.oci.tar beside kig-pause (built with it), or KIG_PAUSE_IMAGE_ARCHIVE. */
+static char *pause_image_archive(void)
+{
+    const char *forced = getenv("KIG_PAUSE_IMAGE_ARCHIVE");
+    if (forced && *forced)
+        return strdup(forced);
+    _cleanup_free_ char *pause = component_path(COMPONENT_KIG_PAUSE);
+    if (!pause)
+        return NULL;
+    char *slash = strrchr(pause, '/');
+    if (slash)
+        *slash = '\0';
+    return path_join(pause, "kig-pause.oci.tar");
+}
+
+int node_setup_load_pause_image(const struct node_setup *n)
+{
+    _cleanup_free_ char *archive = pause_image_archive(), *ctr = find_executable("ctr");
+    if (!archive || !path_exists(archive))
+        return log_error_errno(
+            ENOENT,
+            "the pause image archive %s is missing: pods cannot start until " KIG_PAUSE_IMAGE
+            " is in containerd (build kig with meson, which makes it, or load one with "
+            "'kig image load')",
+            archive ? archive : "kig-pause.oci.tar");
+    if (!ctr)
+        return log_error_errno(ENOENT, "ctr is missing: run 'apt-get install containerd'");
+    const char *argv[] = {ctr, "-a", n->containerd_socket, "-n", "k8s.io", "images", "import", archive, NULL};
+    char why[512];
+    int r = run_checked(argv, NULL, SUBPROCESS_TIMEOUT_MS, why, sizeof(why));
+    if (r < 0)
+        return log_error_errno(r, "cannot load the pause image %s into containerd: %s", archive, why);
+    return 0;
 }
 
 /* ---- the tracers ---- */

@@ -27,6 +27,8 @@
 #define KIG_NODE_SWITCH_DIR "node/switch"
 /* The pods' addresses under the veth and tap strategies; the first is the node's (the pods' gateway). */
 #define KIG_POD_CIDR "10.244.0.0/24"
+/* The pod sandbox image (containerd's sandbox_image), built from kig-pause beside it (kig-pause.oci.tar). */
+#define KIG_PAUSE_IMAGE "localhost/kig/pause:3.2"
 /* kubelet's healthz port (plain HTTP on loopback). */
 #define KIG_KUBELET_HEALTHZ_PORT 10248
 
@@ -67,6 +69,10 @@ int node_setup_prepare(struct node_setup *n, const struct data_dir *d, const cha
 
 /* Undoes node_setup_prepare (best effort: every step is tried; failures are logged). */
 int node_setup_teardown(struct node_setup *n);
+
+/* Loads the pod sandbox image (KIG_PAUSE_IMAGE, built from kig-pause with kig) into containerd, which must
+ * be up: there may be no registry to pull one from. Idempotent. Logs the cause on failure. */
+int node_setup_load_pause_image(const struct node_setup *n);
 
 /* Appends the pid kig-trace wrote to pid_file to the node's list of tracers (killed at teardown). */
 int node_setup_record_tracer(const char *run_dir, const char *pid_file);

@@ -307,6 +307,17 @@ static void record_tracer(struct supervisor *sv, const struct supervised *c)
                strerror(-r));
 }
 
+/* Before kubelet (gated on containerd's readiness) can ask for a pod sandbox. */
+static void load_pause_image(struct supervisor *sv)
+{
+    int64_t t0 = monotonic_ms();
+    if (node_setup_load_pause_image(&sv->node) == 0)
+        sv_log("pause image %s loaded into containerd (%.1f s)", KIG_PAUSE_IMAGE,
+               (double)(monotonic_ms() - t0) / 1000.0);
+    else
+        sv_log("pods cannot start: the pause image is not in containerd (see the line above)");
+}
+
 static void probe_due(struct supervisor *sv)
 {
     for (size_t i = 0; i < sv->n; i++) {
@@ -324,6 +335,8 @@ static void probe_due(struct supervisor *sv)
                 c->ever_ready = true;
                 if (c->trace_pid_file)
                     record_tracer(sv, c);
+                if (c->spec->id == CC_CONTAINERD)
+                    load_pause_image(sv);
                 sv_log("%s is ready (%.1f s after start)", c->spec->name,
                        (double)(monotonic_ms() - c->started_ms) / 1000.0);
             } else
