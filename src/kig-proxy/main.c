@@ -87,6 +87,7 @@ static int app_start(struct app *a)
         .extra_addresses = a->opts.dns ? &a->opts.dns_address : NULL,
         .n_extra_addresses = a->opts.dns ? 1 : 0,
         .udp_timeout_ms = (int64_t)a->opts.udp_timeout_s * 1000,
+        .kubernetes_endpoint = a->opts.kubernetes_endpoint,
     };
     r = proxier_new(a->loop, &a->store, &popts, &a->proxier);
     if (r < 0)

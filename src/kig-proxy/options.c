@@ -27,6 +27,8 @@ static const char usage[] =
     "  --udp-timeout SECONDS      idle UDP flows end after this (default 30)\n"
     "  --healthz-address IP:PORT  plain-HTTP /healthz (default 127.0.0.1:10256; 'none' disables)\n"
     "  --keep-addresses           leave the service addresses on lo at exit\n"
+    "  --kubernetes-endpoint IP:PORT  backend of default/kubernetes while its Endpoints lists none (an\n"
+    "                             apiserver that binds loopback only publishes no endpoint)\n"
     "  -v, --verbose              log every change\n";
 
 int parse_cidr4(const char *s, struct in_addr *ret_net, uint8_t *ret_prefixlen)
@@ -95,6 +97,7 @@ int proxy_options_parse(int argc, char **argv, struct proxy_options *o)
         OPT_UDP_TIMEOUT,
         OPT_HEALTHZ_ADDRESS,
         OPT_KEEP_ADDRESSES,
+        OPT_KUBERNETES_ENDPOINT,
     };
     static const struct option longopts[] = {
         {"kubeconfig", required_argument, NULL, OPT_KUBECONFIG},
@@ -109,6 +112,7 @@ int proxy_options_parse(int argc, char **argv, struct proxy_options *o)
         {"udp-timeout", required_argument, NULL, OPT_UDP_TIMEOUT},
         {"healthz-address", required_argument, NULL, OPT_HEALTHZ_ADDRESS},
         {"keep-addresses", no_argument, NULL, OPT_KEEP_ADDRESSES},
+        {"kubernetes-endpoint", required_argument, NULL, OPT_KUBERNETES_ENDPOINT},
         {"verbose", no_argument, NULL, 'v'},
         {"help", no_argument, NULL, 'h'},
         {0},
@@ -179,6 +183,10 @@ int proxy_options_parse(int argc, char **argv, struct proxy_options *o)
             break;
         case OPT_KEEP_ADDRESSES:
             o->keep_addresses = true;
+            break;
+        case OPT_KUBERNETES_ENDPOINT:
+            if (parse_addr_port4(optarg, &o->kubernetes_endpoint) < 0)
+                return bad("--kubernetes-endpoint", optarg, "IP:PORT");
             break;
         case 'v':
             o->verbose = true;

@@ -21,6 +21,7 @@ struct proxy_options {
     bool healthz;
     struct sockaddr_in healthz_address;
     bool keep_addresses;
+    struct sockaddr_in kubernetes_endpoint; /* sin_port 0: none */
     bool verbose;
 };
 

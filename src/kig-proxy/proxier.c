@@ -165,6 +165,15 @@ static bool apply_port(struct proxier *p, const struct service *svc, const struc
             sp->seen = true;
         return false;
     }
+    if (n == 0 && p->opts.kubernetes_endpoint.sin_port && port->protocol == IPPROTO_TCP &&
+        strcmp(svc->namespace_, "default") == 0 && strcmp(svc->name, "kubernetes") == 0) {
+        backends = malloc(sizeof(*backends));
+        if (!backends)
+            return false;
+        backends[0] = (struct backend){.ip = p->opts.kubernetes_endpoint.sin_addr,
+                                       .port = ntohs(p->opts.kubernetes_endpoint.sin_port)};
+        n = 1;
+    }
     bool fresh = !sp;
     if (fresh) {
         sp = calloc(1, sizeof(*sp));

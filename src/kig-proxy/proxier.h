@@ -25,6 +25,8 @@ struct proxier_options {
     const struct in_addr *extra_addresses; /* e.g. the DNS service IP: kept on lo like a ClusterIP */
     size_t n_extra_addresses;
     int64_t udp_timeout_ms;
+    /* The backend of default/kubernetes (TCP) while its Endpoints lists none; sin_port 0: none. */
+    struct sockaddr_in kubernetes_endpoint;
 };
 
 struct proxier;

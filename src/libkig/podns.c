@@ -4,6 +4,8 @@
 
 #include <fcntl.h>
 #include <limits.h>
+#include <stdint.h>
+#include <stdio.h>
 #include <string.h>
 #include <sys/socket.h>
 #include <sys/un.h>
@@ -29,7 +31,18 @@ bool podns_valid_id(const char *id)
 char *podns_socket_path(const char *dir, const char *id)
 {
     char *p = NULL;
-    if (asprintf(&p, "%s/pods/%s.sock", dir ? dir : PODNS_DEFAULT_DIR, id) < 0)
+    dir = dir ? dir : PODNS_DEFAULT_DIR;
+    if (asprintf(&p, "%s/pods/%s.sock", dir, id) < 0)
+        return NULL;
+    if (strlen(p) < sizeof(((struct sockaddr_un *)0)->sun_path) || strlen(id) <= 16)
+        return p;
+    /* A containerd sandbox id is 64 characters: under a long data directory the path would not fit a
+     * socket address. Then the name is the id's first 12 characters and a 64-bit FNV-1a hash of all of it. */
+    free(p);
+    uint64_t h = 0xcbf29ce484222325ULL;
+    for (const char *c = id; *c; c++)
+        h = (h ^ (unsigned char)*c) * 0x100000001b3ULL;
+    if (asprintf(&p, "%s/pods/%.12s-%016llx.sock", dir, id, (unsigned long long)h) < 0)
         return NULL;
     return p;
 }

@@ -48,7 +48,8 @@ struct podns_spawn_options {
 /* True when id can name a pod: 1..PODNS_MAX_ID characters of [A-Za-z0-9_.-], not starting with '.'. */
 bool podns_valid_id(const char *id);
 
-/* <dir>/pods/<id>.sock, newly allocated; NULL on ENOMEM. */
+/* <dir>/pods/<id>.sock, newly allocated; NULL on ENOMEM. When that is too long for a socket address and
+ * id is longer than 16 characters: <dir>/pods/<id's first 12 characters>-<16 hex digits of its hash>.sock. */
 char *podns_socket_path(const char *dir, const char *id);
 
 /* Starts a process in the pod's network namespace. On success *ret_pid is its pid (in the caller's pid

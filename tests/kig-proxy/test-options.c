@@ -50,6 +50,7 @@ static void test_defaults(void **state)
     assert_int_equal(ntohs(o.healthz_address.sin_port), 10256);
     assert_int_equal(o.udp_timeout_s, 30);
     assert_false(o.keep_addresses);
+    assert_int_equal(o.kubernetes_endpoint.sin_port, 0);
 }
 
 static void test_values(void **state)
@@ -59,7 +60,8 @@ static void test_values(void **state)
     assert_int_equal(parse(&o, (const char *const[]){"--kubeconfig", "/k", "--service-cidr", "10.32.0.0/16",
                                                      "--dns-address", "none", "--healthz-address", "none",
                                                      "--node-port-address", "10.200.0.1", "--udp-timeout",
-                                                     "5", "--keep-addresses", "-v", NULL}),
+                                                     "5", "--keep-addresses", "-v", "--kubernetes-endpoint",
+                                                     "127.0.0.1:6443", NULL}),
                      0);
     assert_string_equal(ntop(o.service_cidr, ip), "10.32.0.0");
     assert_int_equal(o.service_prefixlen, 16);
@@ -69,6 +71,8 @@ static void test_values(void **state)
     assert_int_equal(o.udp_timeout_s, 5);
     assert_true(o.keep_addresses);
     assert_true(o.verbose);
+    assert_int_equal(ntohs(o.kubernetes_endpoint.sin_port), 6443);
+    assert_int_equal(o.kubernetes_endpoint.sin_addr.s_addr, htonl(INADDR_LOOPBACK));
 }
 
 static void test_errors(void **state)
@@ -87,6 +91,9 @@ static void test_errors(void **state)
     assert_int_equal(parse(&o, (const char *const[]){"--kubeconfig", "/k", "--udp-timeout", "-1", NULL}),
                      -EINVAL);
     assert_int_equal(parse(&o, (const char *const[]){"--kubeconfig", "/k", "--bogus", NULL}), -EINVAL);
+    assert_int_equal(
+        parse(&o, (const char *const[]){"--kubeconfig", "/k", "--kubernetes-endpoint", "127.0.0.1", NULL}),
+        -EINVAL);
     assert_int_equal(parse(&o, (const char *const[]){"--kubeconfig", NULL}), -EINVAL);
     assert_int_equal(parse(&o, (const char *const[]){"--kubeconfig", "/k", "extra", NULL}), -EINVAL);
     fclose(stderr);

@@ -8,8 +8,11 @@
  *       --udp also answers UDP datagrams on the same port with "<label> <payload>".
  *   netbench hello ADDR PORT          prints the server's hello line
  *   netbench stream ADDR PORT SECS    sends for SECS seconds, prints "stream_mbps=<MB/s> bytes=<n>"
- *   netbench rr ADDR PORT COUNT       COUNT 1-byte round trips, prints "rr_us_avg=<µs> rr_us_p50=..
- * rr_us_p99=.." netbench udp ADDR PORT MSG        sends MSG over UDP, prints the answer (retries for 5 s)
+ *   netbench rr ADDR PORT COUNT       COUNT 1-byte round trips on one connection,
+ *                                     prints "rr_us_avg=<us> rr_us_p50=.. rr_us_p99=.."
+ *   netbench connect ADDR PORT COUNT  COUNT connections in turn (connect, hello, EOF): set-up latency,
+ *                                     prints "conn_us_avg=<us> conn_us_p50=.. conn_us_p99=.."
+ *   netbench udp ADDR PORT MSG        sends MSG over UDP, prints the answer (retries for 5 s)
  *
  * Plain sockets and nothing else, so the same binary measures gVisor loopback and the pod network alike. */
 #include <arpa/inet.h>
@@ -271,6 +274,39 @@ static int cmd_rr(int argc, char **argv)
     return 0;
 }
 
+static int cmd_connect(int argc, char **argv)
+{
+    if (argc != 3)
+        return 2;
+    int count = atoi(argv[2]);
+    if (count <= 0)
+        return 2;
+    double *lat = calloc((size_t)count, sizeof(double));
+    if (!lat)
+        die("calloc");
+    double sum = 0;
+    for (int i = 0; i < count; i++) {
+        char buf[512];
+        double t0 = now_s();
+        int fd = connect_to(argv[0], argv[1], 'H');
+        ssize_t n, total = 0;
+        while ((n = read(fd, buf, sizeof(buf))) > 0)
+            total += n;
+        close(fd);
+        if (total == 0) {
+            fprintf(stderr, "netbench: connection %d got no answer\n", i);
+            return 1;
+        }
+        lat[i] = (now_s() - t0) * 1e6;
+        sum += lat[i];
+    }
+    qsort(lat, (size_t)count, sizeof(double), cmp_double);
+    printf("conn_us_avg=%.1f conn_us_p50=%.1f conn_us_p99=%.1f count=%d\n", sum / count, lat[count / 2],
+           lat[(count * 99) / 100], count);
+    free(lat);
+    return 0;
+}
+
 static int cmd_udp(int argc, char **argv)
 {
     if (argc != 3)
@@ -301,14 +337,15 @@ static int cmd_udp(int argc, char **argv)
 int main(int argc, char **argv)
 {
     if (argc < 2) {
-        fprintf(stderr, "usage: netbench serve|hello|stream|rr|udp ARGS (see the header of netbench.c)\n");
+        fprintf(stderr,
+                "usage: netbench serve|hello|stream|rr|connect|udp ARGS (see the header of netbench.c)\n");
         return 2;
     }
     static const struct {
         const char *name;
         int (*run)(int, char **);
-    } cmds[] = {
-        {"serve", cmd_serve}, {"hello", cmd_hello}, {"stream", cmd_stream}, {"rr", cmd_rr}, {"udp", cmd_udp}};
+    } cmds[] = {{"serve", cmd_serve}, {"hello", cmd_hello},     {"stream", cmd_stream},
+                {"rr", cmd_rr},       {"connect", cmd_connect}, {"udp", cmd_udp}};
     for (size_t i = 0; i < sizeof(cmds) / sizeof(cmds[0]); i++)
         if (strcmp(argv[1], cmds[i].name) == 0) {
             int r = cmds[i].run(argc - 2, argv + 2);

@@ -79,6 +79,20 @@ static void test_socket_path(void **state)
     p = podns_socket_path(NULL, "abc");
     assert_string_equal(p, PODNS_DEFAULT_DIR "/pods/abc.sock");
     free(p);
+    /* containerd's 64-character ids under a long directory: shortened, still distinct, and fitting */
+    const char *long_dir = "/tmp/kig-test-pod-network.3OPu54/data/node/switch";
+    const char *id1 = "bc34373090fd10f55930b23bc83036cdfa1c77e115931f61ec324a200cb45c79";
+    const char *id2 = "bc34373090fd10f55930b23bc83036cdfa1c77e115931f61ec324a200cb45c7a";
+    p = podns_socket_path(long_dir, id1);
+    char *q = podns_socket_path(long_dir, id2);
+    assert_true(strlen(p) < sizeof(((struct sockaddr_un *)0)->sun_path));
+    assert_non_null(strstr(p, "/pods/bc34373090fd-"));
+    assert_string_not_equal(p, q);
+    free(q);
+    q = podns_socket_path(long_dir, id1);
+    assert_string_equal(p, q);
+    free(p);
+    free(q);
 }
 
 /* The client side runs in a child: it spawns "prog a b" with a pipe as stdout and one extra fd, and
