@@ -16,7 +16,7 @@ if [ "${1:-}" = --inside ]; then
     step "inside gVisor ($(uname -sr)): kig doctor"
     kig doctor
     step "kig up (control plane, containerd under kig-trace, kubelet)"
-    kig up --data-dir "$data/cluster"
+    kig up --data-dir "$data/cluster" --timeout 600   # a loaded 2-core machine can need minutes
     export KUBECONFIG=$data/cluster/kubeconfig/admin.kubeconfig
     kubectl get nodes -o wide
     step "load the locally built busybox image (no registry here; kig up loaded its own pause image)"

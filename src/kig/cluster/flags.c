@@ -155,6 +155,9 @@ int flags_kig_proxy(const struct cluster_config *cfg, struct strv *args)
     PUSH("--dns-address=%s", KIG_CLUSTER_DNS_IP);
     PUSH("--cluster-domain=%s", KIG_CLUSTER_DOMAIN);
     PUSH("--healthz-address=127.0.0.1:%d", cfg->ports[CC_KIG_PROXY]);
+    /* The apiserver listens on loopback only and publishes no Endpoints for default/kubernetes: kig-proxy
+     * serves that Service (10.96.0.1:443, which pods use) from the loopback address itself. */
+    PUSH("--kubernetes-endpoint=%s:%d", KIG_BIND_ADDRESS, cfg->ports[CC_KUBE_APISERVER]);
     return 0;
 }
 
