@@ -9,7 +9,7 @@ BUILD=(meson ninja-build pkg-config gcc clang lld libclang-rt-14-dev clang-forma
 RUNTIME=(runsc containerd runc crun etcd-server etcd-client iptables containernetworking-plugins
     iproute2 busybox-static fuse3 util-linux procps)
 KUBERNETES_BUILD=(golang-go rsync dpkg-dev)
-TEST=(python3 curl openssl)
+TEST=(python3 curl openssl docker-registry)
 
 log() { printf 'install-deps: %s\n' "$*" >&2; }
 

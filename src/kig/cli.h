@@ -43,3 +43,4 @@ int cmd_logs(int argc, char **argv);
 int cmd_kubeconfig(int argc, char **argv);
 int cmd_supervise(int argc, char **argv);
 int cmd_vkernel(int argc, char **argv);
+int cmd_image(int argc, char **argv);

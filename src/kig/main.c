@@ -75,6 +75,19 @@ const struct kig_command kig_commands[] = {
      "  --group GROUP    a Kubernetes group (certificate O); repeatable\n"
      "  --days N         validity of the new certificate (default 365)\n"
      "  --data-dir DIR   the cluster's data dir (default $KIG_DATA_DIR, else /var/lib/kig)\n"},
+    {"image", "load images from archives (docker save, OCI layouts) into the node, and list them", cmd_image,
+     "usage: kig image load [--data-dir DIR] [--name NAME] FILE.tar...\n"
+     "       kig image list [--data-dir DIR] [--all] [-q]\n\n"
+     "Puts images into the node's containerd, where kubelet finds them without a registry\n"
+     "(docs/images.md): pods then run them with imagePullPolicy IfNotPresent or Never. 'load' takes\n"
+     "docker archives (docker save) and OCI image layouts in a tar (skopeo copy ... oci-archive:,\n"
+     "Docker 25's docker save), checks each, imports it with containerd's ctr and prints the names\n"
+     "loaded. The cluster must be up ('kig up').\n\n"
+     "  --name NAME      load: name the archive's image (one without a name, or another name); a short name\n"
+     "                   is completed as Kubernetes does (app:1 -> docker.io/library/app:1)\n"
+     "  --all            list: also the CRI's own references (image ids, repo digests)\n"
+     "  -q, --quiet      list: names only\n"
+     "  --data-dir DIR   the cluster's data dir (default $KIG_DATA_DIR, else /var/lib/kig)\n"},
     {"version", "print kig's version", cmd_version, "usage: kig version\n"},
     {"vkernel", "(internal) the virtual kernel: plan, apply, tear down or check what kig mounts", cmd_vkernel,
      "usage: kig vkernel plan|apply|teardown|status [--run-dir DIR] [--json]\n\n"
