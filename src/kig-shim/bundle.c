@@ -5,7 +5,8 @@
 #include <stdio.h>
 #include <string.h>
 
-#define SANDBOX_ID_ANNOTATION "io.kubernetes.cri.sandbox-id"
+#define SANDBOX_ID_ANNOTATION     "io.kubernetes.cri.sandbox-id"
+#define CONTAINER_TYPE_ANNOTATION "io.kubernetes.cri.container-type"
 
 static int refuse(char *why, size_t size, const char *reason)
 {
@@ -20,6 +21,8 @@ static int parse_sandbox_id(json_t *root, struct shim_bundle *b, char *why, size
         return 0;
     if (!json_is_object(annotations))
         return refuse(why, size, "config.json: annotations is not an object");
+    const char *type = json_string_value(json_object_get(annotations, CONTAINER_TYPE_ANNOTATION));
+    b->is_sandbox = type && strcmp(type, "sandbox") == 0;
     json_t *id = json_object_get(annotations, SANDBOX_ID_ANNOTATION);
     if (!id)
         return 0;

@@ -8,7 +8,9 @@
 
 struct shim_bundle {
     char sandbox_id[PODNS_MAX_ID + 1]; /* io.kubernetes.cri.sandbox-id; "" when absent */
-    bool own_network;                  /* linux.namespaces has a "network" entry: not host networking */
+    bool own_network; /* linux.namespaces has a "network" entry (the CRI gives one to every container of a
+                         pod, host-network pods too: only a sandbox's own entry tells) */
+    bool is_sandbox;  /* io.kubernetes.cri.container-type is "sandbox": the pod's first shim start */
 };
 
 /* Parses config.json's text. Returns 0, or -EINVAL with a one-line reason in why (the text is not a JSON

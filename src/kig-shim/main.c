@@ -11,8 +11,8 @@
  * ancestor, so exit reporting works as usual.
  *
  * Everything else (`delete`, pods with host networking, containers of a pod whose shim is already running)
- * goes straight to containerd-shim-runc-v2 with the same arguments. A pod that asks for its own network but
- * has no holder is refused: silently giving it the node's network would be wrong.
+ * goes straight to containerd-shim-runc-v2 with the same arguments. A pod sandbox that asks for its own
+ * network but has no holder is refused: silently giving it the node's network would be wrong.
  *
  * Environment: KIG_SWITCH_DIR (where the holders listen; default PODNS_DEFAULT_DIR), KIG_CONTAINERD_SHIM
  * (the real shim; default: found like every component). */
@@ -114,6 +114,10 @@ int main(int argc, char **argv)
     };
     int status;
     int r = podns_run(dir && *dir ? dir : NULL, b.sandbox_id, &o, &status);
+    /* A container of a running pod only gets the address of the pod's shim from `start`: where that runs
+     * does not matter. Only a pod's sandbox must not start without its holder. */
+    if ((r == -ENOENT || r == -ECONNREFUSED) && !b.is_sandbox)
+        exec_real(real, argv);
     if (r == -ENOENT || r == -ECONNREFUSED)
         die("pod sandbox %s has its own network but no network-namespace holder: kig-switch did not attach "
             "it (see 'kig logs kig-switch'; CNI ADD must run before the sandbox starts)",

@@ -30,6 +30,7 @@ static void test_pod_with_network(void **state)
                      0);
     assert_string_equal(b.sandbox_id, "abc123");
     assert_true(b.own_network);
+    assert_true(b.is_sandbox);
 }
 
 static void test_host_network_and_plain_containers(void **state)
@@ -41,6 +42,7 @@ static void test_host_network_and_plain_containers(void **state)
                            &b, why),
                      0);
     assert_false(b.own_network);
+    assert_false(b.is_sandbox);
     assert_int_equal(parse("{\"ociVersion\":\"1.0.2\"}", &b, why), 0); /* not from the CRI: no sandbox */
     assert_string_equal(b.sandbox_id, "");
     assert_false(b.own_network);
