@@ -4,6 +4,7 @@
 #include "container.h"
 #include "fileutil.h"
 #include "log.h"
+#include "mountinfo.h"
 #include "sandbox-features.h"
 #include "spec-rewrite.h"
 
@@ -57,6 +58,26 @@ int cmd_state(const struct global_options *g, int argc, char **argv)
     return fflush(stdout) == 0 ? 0 : 1;
 }
 
+/* `kill --all` of a container whose init is gone signals what is left in its cgroup, as runc does; done here,
+ * it costs no process start, and works when the runtime's state is half gone (a delete killed midway). */
+static int kill_leftovers(const struct container *c, const char *signal_name)
+{
+    int sig = signal_from_string(signal_name);
+    if (sig < 0) {
+        log_error("kill: unknown signal '%s'", signal_name);
+        return 1;
+    }
+    _cleanup_free_ char *path = container_cgroups_path(c);
+    struct mount_table t;
+    if (path && mount_table_read(&t) == 0) {
+        unsigned n = cgroup_signal(&t, path, c->state.rootfs, sig);
+        if (n)
+            log_debug("container %s: signal %d sent to %u processes left in its cgroup", c->state.id, sig, n);
+        mount_table_free(&t);
+    }
+    return 0;
+}
+
 int cmd_kill(const struct global_options *g, int argc, char **argv)
 {
     static const struct cli_option options[] = {{"all", 'a', false}};
@@ -88,6 +109,8 @@ int cmd_kill(const struct global_options *g, int argc, char **argv)
         log_error("container not running");
         return 1;
     }
+    if (!alive && c.has_state)
+        return kill_leftovers(&c, argc - first == 2 ? argv[first + 1] : "TERM");
     return exec_runtime(g, &c.rt, argc, argv);
 }
 

@@ -2,8 +2,11 @@
 
 #include "fileutil.h"
 #include "log.h"
+#include "mountinfo.h"
 
+#include <signal.h>
 #include <string.h>
+#include <unistd.h>
 
 bool container_exists(const struct global_options *g, const char *id)
 {
@@ -107,4 +110,90 @@ const char *container_status(const json_t *state)
 {
     const char *s = json_string_value(json_object_get(state, "status"));
     return s ? s : "";
+}
+
+char *container_cgroups_path(const struct container *c)
+{
+    if (!c->has_state || !c->state.config_path)
+        return NULL;
+    json_t *config = json_load_file(c->state.config_path, 0, NULL);
+    const char *p = json_string_value(json_object_get(json_object_get(config, "linux"), "cgroupsPath"));
+    char *ret = p && p[0] == '/' && p[1] && !strstr(p, "/../") ? strdup(p) : NULL;
+    json_decref(config);
+    return ret;
+}
+
+/* Each cgroup hierarchy of the sandbox (not a container's view of its own cgroup, mounted with another root,
+ * nor anything under a rootfs). */
+static bool is_hierarchy(const struct mount_entry *e, const char *rootfs)
+{
+    return (strcmp(e->fstype, "cgroup") == 0 || strcmp(e->fstype, "cgroup2") == 0) &&
+           strcmp(e->root, "/") == 0 && !(rootfs && path_is_below(e->mount_point, rootfs));
+}
+
+unsigned cgroup_signal(const struct mount_table *t, const char *path, const char *rootfs, int sig)
+{
+    unsigned n = 0;
+    for (size_t i = 0; i < t->n; i++) {
+        if (!is_hierarchy(&t->entries[i], rootfs))
+            continue;
+        _cleanup_free_ char *procs = NULL, *text = NULL;
+        if (asprintf(&procs, "%s%s/cgroup.procs", t->entries[i].mount_point, path) < 0 ||
+            read_file(procs, &text, NULL, 0) < 0)
+            continue;
+        char *save = NULL;
+        for (char *line = strtok_r(text, "\n", &save); line; line = strtok_r(NULL, "\n", &save)) {
+            int pid = atoi(line);
+            char st;
+            unsigned long long start;
+            if (pid <= 0 || pid == getpid() || process_stat(pid, &st, &start) < 0 || st == 'Z' || st == 'X')
+                continue;
+            if (kill(pid, sig) == 0)
+                n++;
+        }
+    }
+    return n;
+}
+
+unsigned cgroup_remove(const struct mount_table *t, const char *path, const char *rootfs)
+{
+    unsigned failed = 0;
+    for (size_t i = 0; i < t->n; i++) {
+        if (!is_hierarchy(&t->entries[i], rootfs))
+            continue;
+        _cleanup_free_ char *dir = path_join(t->entries[i].mount_point, path);
+        if (dir && rmdir(dir) < 0 && errno != ENOENT) {
+            log_debug("cannot remove cgroup %s: %m", dir);
+            failed++;
+        }
+    }
+    return failed;
+}
+
+int signal_from_string(const char *s)
+{
+    static const struct {
+        const char *name;
+        int sig;
+    } names[] = {
+        {"HUP", SIGHUP},   {"INT", SIGINT},     {"QUIT", SIGQUIT}, {"ILL", SIGILL},   {"TRAP", SIGTRAP},
+        {"ABRT", SIGABRT}, {"BUS", SIGBUS},     {"FPE", SIGFPE},   {"KILL", SIGKILL}, {"USR1", SIGUSR1},
+        {"SEGV", SIGSEGV}, {"USR2", SIGUSR2},   {"PIPE", SIGPIPE}, {"ALRM", SIGALRM}, {"TERM", SIGTERM},
+        {"CHLD", SIGCHLD}, {"CONT", SIGCONT},   {"STOP", SIGSTOP}, {"TSTP", SIGTSTP}, {"TTIN", SIGTTIN},
+        {"TTOU", SIGTTOU}, {"URG", SIGURG},     {"XCPU", SIGXCPU}, {"XFSZ", SIGXFSZ}, {"VTALRM", SIGVTALRM},
+        {"PROF", SIGPROF}, {"WINCH", SIGWINCH}, {"IO", SIGIO},     {"PWR", SIGPWR},   {"SYS", SIGSYS},
+    };
+    if (!s || !*s)
+        return -EINVAL;
+    if (s[0] >= '0' && s[0] <= '9') {
+        char *end;
+        long v = strtol(s, &end, 10);
+        return *end || v <= 0 || v >= NSIG ? -EINVAL : (int)v;
+    }
+    if (strncmp(s, "SIG", 3) == 0)
+        s += 3;
+    for (size_t i = 0; i < ARRAY_SIZE(names); i++)
+        if (strcmp(s, names[i].name) == 0)
+            return names[i].sig;
+    return -EINVAL;
 }

@@ -45,3 +45,23 @@ int container_init_alive(const struct container *c);
 
 /* "created", "running", "paused", "stopped" from a state document; "" when absent. */
 const char *container_status(const json_t *state);
+
+/* ---- the container's cgroups, handled without the runtime (each process start is slow in gVisor) ---- */
+
+struct mount_table;
+
+/* The container's cgroups path (linux.cgroupsPath of the config its runtime got, as cgroupfs paths are:
+ * "/k8s.io/ID"), or NULL when it has none kig-runtime handles (systemd's "slice:prefix:name", "/"). */
+char *container_cgroups_path(const struct container *c);
+
+/* Sends sig to every process in the cgroup at path in each cgroup hierarchy mounted in t (v1 hierarchies
+ * and cgroup2; not the container's own views under its rootfs). Skips this process and zombies. Returns
+ * how many processes were signalled. */
+unsigned cgroup_signal(const struct mount_table *t, const char *path, const char *rootfs, int sig);
+
+/* Removes the directories of the cgroup at path in each hierarchy (rmdir: only empty cgroups go). Returns
+ * how many could not be removed. */
+unsigned cgroup_remove(const struct mount_table *t, const char *path, const char *rootfs);
+
+/* A signal as runc takes it: "KILL", "SIGKILL" or "9". -EINVAL when unknown. */
+int signal_from_string(const char *s);

@@ -189,12 +189,17 @@ static void record_init(const struct global_options *g, const struct oci_runtime
         (void)container_state_save(g->root, s);
 }
 
+/* Every create needs the sandbox's features; the kernel's part is probed once per runtime root. */
 static int features_for_create(const struct global_options *g, struct runtime_features *f)
 {
     _cleanup_free_ char *scratch = path_join(g->root, "kig");
-    if (!scratch)
+    _cleanup_free_ char *cache = path_join(g->root, "kig-features.json"); /* beside R/kig/ID: not an id */
+    if (!scratch || !cache)
         return log_error_errno(ENOMEM, "out of memory");
-    runtime_features_probe(f, scratch);
+    if (mkdir_p(scratch, 0700) < 0)
+        runtime_features_probe(f, scratch);
+    else
+        runtime_features_probe_cached(f, scratch, cache);
     return runtime_features_load_env(f);
 }
 

@@ -117,6 +117,10 @@ int main(int argc, char **argv)
     }
     if (g.debug)
         log_set_level(LOG_LEVEL_DEBUG);
+    /* The stdio of create and exec belongs to the container's process; other commands' output is the shim's.
+     */
+    if (first < argc && strcmp(argv[first], "create") != 0 && strcmp(argv[first], "exec") != 0)
+        oci_log_errors_to_stderr(true);
     /* A log file that cannot be opened leaves messages on stderr, where they are still seen. */
     (void)oci_log_open(g.log_path, format);
     if (cli_true(v[G_HELP])) {

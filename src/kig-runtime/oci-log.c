@@ -7,15 +7,24 @@
 #include <jansson.h>
 #include <string.h>
 #include <time.h>
+#include <unistd.h>
 
 struct log_sink {
     int fd;
     enum oci_log_format format;
+    bool errors_to_stderr;
     char line[4096];
     size_t len;
 };
 
 static struct log_sink sink = {.fd = -1};
+static bool errors_to_stderr;
+
+void oci_log_errors_to_stderr(bool on)
+{
+    errors_to_stderr = on;
+    sink.errors_to_stderr = on;
+}
 
 int oci_log_format_from_string(const char *s, enum oci_log_format *ret)
 {
@@ -83,6 +92,12 @@ static void emit(struct log_sink *s, const char *line)
         (void)!write(s->fd, buf, strlen(buf));
         free(buf);
     }
+    /* runc prints a fatal error on stderr as well, and go-runc puts that output into the error it returns:
+     * the shim looks there for "container not running" (kill) and "does not exist" (delete). */
+    if (s->errors_to_stderr && strcmp(level, "error") == 0 && asprintf(&buf, "%s\n", msg) >= 0) {
+        (void)!write(STDERR_FILENO, buf, strlen(buf));
+        free(buf);
+    }
 }
 
 static ssize_t sink_write(void *cookie, const char *data, size_t size)
@@ -109,7 +124,7 @@ int oci_log_open(const char *path, enum oci_log_format format)
     if (fd < 0)
         return log_error_errno(errno, "cannot open log file %s: %m", path);
     static const cookie_io_functions_t io = {.write = sink_write};
-    sink = (struct log_sink){.fd = fd, .format = format};
+    sink = (struct log_sink){.fd = fd, .format = format, .errors_to_stderr = errors_to_stderr};
     FILE *f = fopencookie(&sink, "w", io);
     if (!f) {
         close(fd);

@@ -4,8 +4,13 @@
  * "msg" of the last {"level":"error"} line of that file. With --log, messages go only to the file: the shim
  * hands the container's stdio pipes to `create`, so anything written to stderr would end up in the
  * container's log. Without --log they go to stderr as plain lines. Either way every libkig log_* call is
- * routed here, so all of kig-runtime's errors reach the shim. */
+ * routed here, so all of kig-runtime's errors reach the shim.
+ *
+ * Commands whose output the shim reads (kill, delete, state, start...) also print each error on stderr, as
+ * runc does: go-runc puts that output into the error it returns, and containerd matches words in it. */
 #pragma once
+
+#include <stdbool.h>
 
 enum oci_log_format {
     OCI_LOG_TEXT,
@@ -14,6 +19,10 @@ enum oci_log_format {
 
 /* Returns -EINVAL for an unknown format name ("text" and "json" are known). */
 int oci_log_format_from_string(const char *s, enum oci_log_format *ret);
+
+/* With --log, also print error messages on stderr (runc's fatal()). Not for create and exec: their stderr
+ * is the container's. */
+void oci_log_errors_to_stderr(bool on);
 
 /* Sends libkig's log to path (appended; NULL: stderr) in the given format. Returns 0 or -errno (the log then
  * stays on stderr). */

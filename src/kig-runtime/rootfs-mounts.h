@@ -38,3 +38,7 @@ unsigned rootfs_mounts_undo(const json_t *mounted);
 /* Unmounts every mount strictly below dir (deepest first), e.g. what a container mounted under its rootfs.
  * Returns the number of mounts removed, or a negative errno when some could not be (logged). */
 int unmount_below(const char *dir);
+/* The same, with a mount table the caller has just read for the first pass (another is read only when a
+ * mount was hidden under a later one). */
+struct mount_table;
+int unmount_below_from(const struct mount_table *table, const char *dir);

@@ -2,6 +2,7 @@
 #include "sandbox-features.h"
 
 #include "fileutil.h"
+#include "kig-config.h"
 #include "log.h"
 #include "macro.h"
 #include "mountinfo.h"
@@ -377,9 +378,54 @@ void runtime_features_probe_process(struct runtime_features *f)
 
 void runtime_features_probe(struct runtime_features *f, const char *scratch_dir)
 {
+    runtime_features_probe_cached(f, scratch_dir, NULL);
+}
+
+/* The kernel's facts (namespaces and mounts) from a cache written by this version of kig-runtime. */
+static int load_kernel_facts(const char *cache_path, struct runtime_features *f)
+{
+    json_t *j = json_load_file(cache_path, 0, NULL);
+    if (!j)
+        return -ENOENT;
+    const char *version = json_string_value(json_object_get(j, "kigVersion"));
+    struct runtime_features cached;
+    runtime_features_init_host(&cached);
+    int r = !version || strcmp(version, KIG_VERSION) != 0 ? -ESTALE : runtime_features_from_json(j, &cached);
+    json_decref(j);
+    if (r < 0)
+        return r;
+    f->setns = cached.setns;
+    f->mount_namespace = cached.mount_namespace;
+    f->mount_via_proc_fd = cached.mount_via_proc_fd;
+    f->bind_remount = cached.bind_remount;
+    f->devpts = cached.devpts;
+    f->mount_flags_rejected = cached.mount_flags_rejected;
+    return 0;
+}
+
+static void save_kernel_facts(const char *cache_path, const struct runtime_features *f)
+{
+    json_t *j = runtime_features_to_json(f);
+    char *text = j && json_object_set_new(j, "kigVersion", json_string(KIG_VERSION)) == 0
+                     ? json_dumps(j, JSON_INDENT(2) | JSON_PRESERVE_ORDER)
+                     : NULL;
+    json_decref(j);
+    int r = text ? write_file_atomic(cache_path, text, strlen(text), 0644) : -ENOMEM;
+    free(text);
+    if (r < 0)
+        log_debug_errno(r, "cannot cache the sandbox's features in %s: %m", cache_path);
+}
+
+void runtime_features_probe_cached(struct runtime_features *f, const char *scratch_dir,
+                                   const char *cache_path)
+{
     runtime_features_init_host(f);
-    f->setns = probe_setns();
-    probe_mounts(f, scratch_dir);
+    if (!cache_path || load_kernel_facts(cache_path, f) < 0) {
+        f->setns = probe_setns();
+        probe_mounts(f, scratch_dir);
+        if (cache_path)
+            save_kernel_facts(cache_path, f);
+    }
     probe_cgroups(f);
     runtime_features_probe_process(f);
 }

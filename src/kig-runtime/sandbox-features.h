@@ -78,6 +78,14 @@ void runtime_features_init_host(struct runtime_features *f);
  * a probe that cannot tell reports the interface as missing. */
 void runtime_features_probe(struct runtime_features *f, const char *scratch_dir);
 
+/* runtime_features_probe() with the kernel's facts (setns, mount namespaces, mount flags, devpts: the child
+ * process's probes, the costly part) taken from cache_path when a probe of this kig-runtime version wrote
+ * it, and written there otherwise. Cgroups and the process's own facts are measured every time. A kernel's
+ * facts do not change while it runs; keep the cache on a tmpfs (kig-runtime's root) so a new boot probes
+ * again. cache_path NULL: no cache. */
+void runtime_features_probe_cached(struct runtime_features *f, const char *scratch_dir,
+                                   const char *cache_path);
+
 /* Only the cheap checks in this process (no child, no mount): capabilities, keyring, oom_score_adj, rlimits,
  * setgroups file, LSMs. What `exec` needs. */
 void runtime_features_probe_process(struct runtime_features *f);

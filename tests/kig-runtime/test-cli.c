@@ -8,13 +8,20 @@
 /* clang-format on */
 
 #include "cli.h"
+#include "container.h"
 #include "exec-process.h"
+#include "fileutil.h"
+#include "log.h"
 #include "macro.h"
+#include "mountinfo.h"
 #include "oci-log.h"
 
 #include <errno.h>
+#include <fcntl.h>
 #include <jansson.h>
+#include <signal.h>
 #include <string.h>
+#include <sys/wait.h>
 #include <unistd.h>
 
 static const struct cli_option options[] = {
@@ -82,6 +89,99 @@ static void test_log_line_is_runc_json(void **state)
     assert_int_equal(oci_log_format_from_string("yaml", &f), -EINVAL);
 }
 
+/* kill, delete, state...: an error goes to the log file and, as runc's fatal() does, to stderr, where go-runc
+ * picks it up for the shim ("container not running" makes a kill of an exited container harmless). */
+static void test_log_errors_to_stderr(void **state)
+{
+    char dir[] = "/tmp/kig-test-log.XXXXXX";
+    assert_non_null(mkdtemp(dir));
+    char log_path[64], err_path[64];
+    snprintf(log_path, sizeof(log_path), "%s/log.json", dir);
+    snprintf(err_path, sizeof(err_path), "%s/stderr", dir);
+    int saved = dup(STDERR_FILENO), err = open(err_path, O_WRONLY | O_CREAT | O_TRUNC, 0600);
+    assert_true(saved >= 0 && err >= 0);
+    assert_int_equal(dup2(err, STDERR_FILENO), STDERR_FILENO);
+    oci_log_errors_to_stderr(true);
+    assert_int_equal(oci_log_open(log_path, OCI_LOG_JSON), 0);
+    log_info("an info line");
+    log_error("container not running");
+    oci_log_errors_to_stderr(false);
+    log_error("not on stderr");
+    log_set_stream(NULL);
+    dup2(saved, STDERR_FILENO);
+    close(saved);
+    close(err);
+
+    char buf[1024] = "";
+    FILE *f = fopen(err_path, "r");
+    assert_non_null(f);
+    size_t n = fread(buf, 1, sizeof(buf) - 1, f);
+    fclose(f);
+    buf[n] = '\0';
+    assert_string_equal(buf, "container not running\n");
+    f = fopen(log_path, "r");
+    assert_non_null(f);
+    n = fread(buf, 1, sizeof(buf) - 1, f);
+    fclose(f);
+    buf[n] = '\0';
+    assert_non_null(strstr(buf, "\"level\":\"info\",\"msg\":\"an info line\""));
+    assert_non_null(strstr(buf, "\"level\":\"error\",\"msg\":\"container not running\""));
+    assert_non_null(strstr(buf, "\"msg\":\"not on stderr\""));
+    unlink(log_path);
+    unlink(err_path);
+    rmdir(dir);
+}
+
+static void test_signal_names(void **state)
+{
+    assert_int_equal(signal_from_string("KILL"), SIGKILL);
+    assert_int_equal(signal_from_string("SIGTERM"), SIGTERM);
+    assert_int_equal(signal_from_string("9"), 9);
+    assert_int_equal(signal_from_string("WINCH"), SIGWINCH);
+    assert_int_equal(signal_from_string(""), -EINVAL);
+    assert_int_equal(signal_from_string("SIGFOO"), -EINVAL);
+    assert_int_equal(signal_from_string("9x"), -EINVAL);
+    assert_int_equal(signal_from_string("0"), -EINVAL);
+    assert_int_equal(signal_from_string("4096"), -EINVAL);
+}
+
+/* The cgroup helpers on a stand-in hierarchy (a directory listed as a cgroup mount): the pids in
+ * cgroup.procs get the signal, zombies and views under a rootfs do not. */
+static void test_cgroup_helpers(void **state)
+{
+    char dir[] = "/tmp/kig-test-cgroup.XXXXXX";
+    assert_non_null(mkdtemp(dir));
+    char sub[128], procs[160], pid_text[32];
+    snprintf(sub, sizeof(sub), "%s/k8s.io/c1", dir);
+    assert_int_equal(mkdir_p(sub, 0755), 0);
+    pid_t child = fork();
+    assert_true(child >= 0);
+    if (child == 0) {
+        pause();
+        _exit(0);
+    }
+    snprintf(procs, sizeof(procs), "%s/cgroup.procs", sub);
+    snprintf(pid_text, sizeof(pid_text), "%d\n", (int)child);
+    assert_int_equal(write_file_atomic(procs, pid_text, strlen(pid_text), 0644), 0);
+
+    struct mount_entry e[2] = {
+        {.root = "/", .mount_point = dir, .fstype = "cgroup", .source = "cgroup", .super_options = "rw,pids"},
+        {.root = "/", .mount_point = dir, .fstype = "tmpfs", .source = "tmpfs", .super_options = "rw"},
+    };
+    struct mount_table t = {.entries = e, .n = 2};
+    assert_int_equal(cgroup_signal(&t, "/k8s.io/c1", "/elsewhere", SIGKILL), 1);
+    int status;
+    assert_int_equal(waitpid(child, &status, 0), child);
+    assert_true(WIFSIGNALED(status) && WTERMSIG(status) == SIGKILL);
+    /* a view under the rootfs is not the container's hierarchy */
+    assert_int_equal(cgroup_signal(&t, "/k8s.io/c1", "/tmp", SIGKILL), 0);
+    assert_int_equal(cgroup_remove(&t, "/k8s.io/c1", NULL), 1); /* not empty: a stand-in keeps its file */
+    assert_int_equal(unlink(procs), 0);
+    assert_int_equal(cgroup_remove(&t, "/k8s.io/c1", NULL), 0);
+    assert_false(path_exists(sub));
+    assert_int_equal(rm_rf(dir), 0);
+}
+
 static void test_exec_process(void **state)
 {
     json_t *p =
@@ -140,7 +240,8 @@ int main(void)
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_parse_forms),   cmocka_unit_test(test_parse_errors),
         cmocka_unit_test(test_container_ids), cmocka_unit_test(test_log_line_is_runc_json),
-        cmocka_unit_test(test_exec_process),
+        cmocka_unit_test(test_exec_process),  cmocka_unit_test(test_log_errors_to_stderr),
+        cmocka_unit_test(test_signal_names),  cmocka_unit_test(test_cgroup_helpers),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -7,6 +7,7 @@
 #include <cmocka.h>
 /* clang-format on */
 
+#include "kig-config.h"
 #include "sandbox-features.h"
 
 #include <errno.h>
@@ -121,6 +122,46 @@ static void test_probe_is_sane(void **state)
     assert_int_equal(rmdir(dir), 0);                       /* the probe left nothing in it */
 }
 
+/* The kernel's facts come from the cache a probe of this version wrote; other versions' caches are ignored.
+ */
+static void test_probe_cache(void **state)
+{
+    char dir[] = "/tmp/kig-features-XXXXXX";
+    assert_non_null(mkdtemp(dir));
+    char cache[64];
+    snprintf(cache, sizeof(cache), "%s/cache.json", dir);
+    struct runtime_features probed, f;
+    runtime_features_probe_cached(&probed, dir, cache);
+    json_t *j = json_load_file(cache, 0, NULL);
+    assert_non_null(j);
+    assert_string_equal(json_string_value(json_object_get(j, "kigVersion")), KIG_VERSION);
+    assert_true(json_is_boolean(json_object_get(j, "setns")));
+
+    /* A cache says the opposite of the probe: its answer is the one used, for the kernel's facts only. */
+    json_object_set_new(j, "devpts", json_boolean(!probed.devpts));
+    json_object_set_new(j, "setns", json_boolean(!probed.setns));
+    json_object_set_new(j, "oom_score_adj_min", json_integer(probed.oom_score_adj_min + 1));
+    assert_int_equal(json_dump_file(j, cache, 0), 0);
+    runtime_features_probe_cached(&f, dir, cache);
+    assert_int_equal(f.devpts, !probed.devpts);
+    assert_int_equal(f.setns, !probed.setns);
+    assert_int_equal(f.oom_score_adj_min, probed.oom_score_adj_min); /* measured every time */
+    assert_int_equal(f.capabilities, probed.capabilities);
+
+    /* Another version's cache is probed over and rewritten. */
+    json_object_set_new(j, "kigVersion", json_string("0.0.0-other"));
+    assert_int_equal(json_dump_file(j, cache, 0), 0);
+    runtime_features_probe_cached(&f, dir, cache);
+    assert_int_equal(f.devpts, probed.devpts);
+    assert_int_equal(f.setns, probed.setns);
+    json_decref(j);
+    j = json_load_file(cache, 0, NULL);
+    assert_string_equal(json_string_value(json_object_get(j, "kigVersion")), KIG_VERSION);
+    json_decref(j);
+    assert_int_equal(unlink(cache), 0);
+    assert_int_equal(rmdir(dir), 0);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -129,6 +170,7 @@ int main(void)
         cmocka_unit_test(test_flat_json_partial_and_bad),
         cmocka_unit_test(test_doctor_report),
         cmocka_unit_test(test_probe_is_sane),
+        cmocka_unit_test(test_probe_cache),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

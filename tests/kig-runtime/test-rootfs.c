@@ -12,9 +12,12 @@
 #include "rootfs-mounts.h"
 
 #include <errno.h>
+#include <sched.h>
+#include <stdbool.h>
 #include <string.h>
 #include <sys/mount.h>
 #include <sys/stat.h>
+#include <sys/wait.h>
 #include <unistd.h>
 
 static char root[64];
@@ -104,12 +107,58 @@ static void test_mount_options(void **state)
     assert_null(none);
 }
 
+static bool tmpfs_at(const char *dir, const char *sub)
+{
+    char p[256];
+    snprintf(p, sizeof(p), "%s/%s", dir, sub);
+    return mkdir_p(p, 0755) == 0 && mount("kig-test", p, "tmpfs", 0, NULL) == 0;
+}
+
+static int mounts_below(const char *dir)
+{
+    _cleanup_free_ char *text = NULL;
+    if (read_file("/proc/self/mountinfo", &text, NULL, 0) < 0)
+        return -1;
+    int n = 0;
+    for (char *p = text; (p = strstr(p, dir)); p++)
+        if (p[strlen(dir)] == '/')
+            n++;
+    return n;
+}
+
+/* In a child with its own mount namespace (needs root where mount namespaces work; skipped elsewhere):
+ * nested mounts, two stacked on one path, and one hidden by a later mount on its parent all go. */
+static void test_unmount_below(void **state)
+{
+    pid_t pid = fork();
+    assert_true(pid >= 0);
+    if (pid == 0) {
+        char dir[] = "/tmp/kig-unmount-XXXXXX";
+        if (geteuid() != 0 || unshare(CLONE_NEWNS) < 0 ||
+            mount(NULL, "/", NULL, MS_REC | MS_PRIVATE, NULL) < 0 || !mkdtemp(dir))
+            _exit(77);
+        if (!tmpfs_at(dir, "a") || !tmpfs_at(dir, "a/b") || !tmpfs_at(dir, "c") || !tmpfs_at(dir, "c") ||
+            !tmpfs_at(dir, "h/x") || !tmpfs_at(dir, "h"))
+            _exit(77); /* a sandbox without private mount namespaces: not this test's subject */
+        int before = mounts_below(dir), removed = unmount_below(dir), after = mounts_below(dir);
+        rmdir(dir);
+        _exit(before == 6 && removed == 6 && after == 0 ? 0 : 1);
+    }
+    int status;
+    assert_int_equal(waitpid(pid, &status, 0), pid);
+    assert_true(WIFEXITED(status));
+    if (WEXITSTATUS(status) == 77)
+        skip();
+    assert_int_equal(WEXITSTATUS(status), 0);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test_setup_teardown(test_resolve_stays_inside, setup, teardown),
         cmocka_unit_test_setup_teardown(test_resolve_errors_and_creation, setup, teardown),
         cmocka_unit_test(test_mount_options),
+        cmocka_unit_test(test_unmount_below),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
