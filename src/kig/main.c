@@ -20,7 +20,8 @@ const struct kig_command kig_commands[] = {
     {"up", "start a Kubernetes cluster: the node (containerd, kubelet, kig-proxy) and its control plane",
      cmd_up,
      "usage: kig up [--control-plane-only] [--data-dir DIR] [--name NAME] [--port PORT] [--timeout SECS]\n"
-     "              [--foreground] [--oci-runtime crun|runc] [--pod-network auto|veth|tap|host]\n\n"
+     "              [--foreground] [--oci-runtime crun|runc] [--pod-network auto|veth|tap|host]\n"
+     "              [--insecure-registry HOST[:PORT]]...\n\n"
      "Creates the cluster on first use (identity, certificates, kubeconfigs in the data dir), starts a\n"
      "supervisor that runs and restarts the components, waits until the API is ready (and, for a node, "
      "until\n"
@@ -40,6 +41,9 @@ const struct kig_command kig_commands[] = {
      "  --pod-network NAME    how pods get their network (docs/networking.md): auto (default: what the\n"
      "                        sandbox offers, veth, else tap), veth, tap, or host (pods share the node's\n"
      "                        network: ports clash)\n"
+     "  --insecure-registry HOST[:PORT]\n"
+     "                        pull from this registry over plain HTTP (repeatable; loopback registries\n"
+     "                        need nothing: docs/images.md)\n"
      "  -v, --verbose         more detail\n"},
     {"down", "stop the cluster (--purge: and delete its data dir)", cmd_down,
      "usage: kig down [--data-dir DIR] [--purge] [--timeout SECS]\n\n"

@@ -167,14 +167,17 @@ check_registry_pull() {
     check "the marker image is imported into a scratch namespace" "${C[@]}" images import "$W/images/marker.oci.tar"
     "${C[@]}" images tag localhost/kig/marker:latest 127.0.0.1:5000/kig/busybox:test >/dev/null
     "${C[@]}" images tag localhost/kig/marker:latest localhost:5000/kig/busybox:test2 >/dev/null
+    "${C[@]}" images tag localhost/kig/marker:latest registry.kig.test:5000/kig/busybox:test3 >/dev/null
     check "ctr pushes it to the registry over plain HTTP (127.0.0.1:5000)" \
         "${C[@]}" images push --plain-http 127.0.0.1:5000/kig/busybox:test
     check "ctr pushes it to the registry over plain HTTP (localhost:5000)" \
         "${C[@]}" images push --plain-http localhost:5000/kig/busybox:test2
-    assert_eq "the registry lists the tags" '{"name":"kig/busybox","tags":["test","test2"]}' \
+    check "ctr pushes it to the registry over plain HTTP (registry.kig.test:5000, a name for 127.0.0.1)" \
+        "${C[@]}" images push --plain-http registry.kig.test:5000/kig/busybox:test3
+    assert_eq "the registry lists the tags" '{"name":"kig/busybox","tags":["test","test2","test3"]}' \
         "$(curl -s http://127.0.0.1:5000/v2/kig/busybox/tags/list)"
     "${C[@]}" images rm --sync localhost/kig/marker:latest 127.0.0.1:5000/kig/busybox:test \
-        localhost:5000/kig/busybox:test2 >/dev/null
+        localhost:5000/kig/busybox:test2 registry.kig.test:5000/kig/busybox:test3 >/dev/null
     "${C[@]}" content ls -q | xargs -r "${C[@]}" content rm >/dev/null 2>&1
     ctr -a "$S" namespaces rm "$ns" >/dev/null 2>&1
     assert_eq "the scratch namespace is gone" "" "$(ctr -a "$S" namespaces ls -q | grep -x "$ns")"
@@ -189,10 +192,14 @@ print(m["layers"][-1]["digest"])' "$W/images/marker.oci.tar")
     from=$(wc -l <"$W/registry.log")
     pod_yaml pull-ip 127.0.0.1:5000/kig/busybox:test Always "cat /kig-registry-marker" | kc apply -f - >/dev/null
     pod_yaml pull-localhost localhost:5000/kig/busybox:test2 Always "cat /kig-registry-marker" | kc apply -f - >/dev/null
-    wait_for 240 pods_running pull-ip pull-localhost
+    # Not loopback to containerd: plain HTTP only because of kig up --insecure-registry registry.kig.test:5000.
+    pod_yaml pull-named registry.kig.test:5000/kig/busybox:test3 Always "cat /kig-registry-marker" | kc apply -f - >/dev/null
+    wait_for 240 pods_running pull-ip pull-localhost pull-named
     check "a pod with image 127.0.0.1:5000/kig/busybox:test (imagePullPolicy Always) is Running" pod_running pull-ip
     check "a pod with image localhost:5000/kig/busybox:test2 (imagePullPolicy Always) is Running" \
         pod_running pull-localhost
+    check "a pod with image registry.kig.test:5000/kig/busybox:test3 (kig up --insecure-registry) is Running" \
+        pod_running pull-named
     check "kubelet pulled it (event 'Successfully pulled image')" \
         sh -c "'$KUBECTL' get events --field-selector involvedObject.name=pull-ip -o jsonpath='{.items[*].message}' | grep -q 'Successfully pulled image \"127.0.0.1:5000/kig/busybox:test\"'"
     check "containerd fetched the marker layer from the registry" \
@@ -200,8 +207,10 @@ print(m["layers"][-1]["digest"])' "$W/images/marker.oci.tar")
     check "the pod runs the pulled content" wait_for 60 sh -c "[ \"\$('$KUBECTL' logs pull-ip 2>/dev/null)\" = 'pulled from the registry' ]"
     check "containerd's CRI pulled it over plain HTTP with no registry configuration" \
         sh -c "grep PullImage '$D/logs/containerd.log' | grep '127.0.0.1:5000/kig/busybox:test' | grep -q 'returns image reference'"
-    if ! pod_running pull-ip; then
-        kc describe pod pull-ip | tail -n 8 | sed 's/^/#   /'
+    for p in pull-ip pull-named; do
+        pod_running "$p" || kc describe pod "$p" | tail -n 8 | sed 's/^/#   /'
+    done
+    if ! pod_running pull-ip || ! pod_running pull-named; then
         grep -i 'pull' "$D/logs/containerd.log" | tail -n 5 | cut -c1-240 | sed 's/^/#   containerd.log: /'
     fi
     kill "$REGISTRY_PID" 2>/dev/null
@@ -212,21 +221,23 @@ inside() {
     W=$1
     D=$W/data
     local out rc
-    # kubelet v1.20 keeps pod logs in /var/log/pods and /var/log/containers (constants), which in a `runsc
-    # do` sandbox are the host's directories: a cluster in another sandbox would garbage-collect this one's
-    # pod log directories as unknown pods ("create container log directory ... no such file or
-    # directory"). Sandbox-private tmpfs mounts keep the clusters apart.
-    mkdir -p /var/log/pods /var/log/containers
-    mount -t tmpfs kig-test-pods /var/log/pods && mount -t tmpfs kig-test-containers /var/log/containers
+    # registry.kig.test names the registry on 127.0.0.1 without being loopback to containerd. /etc/hosts is
+    # the host's file: a sandbox-private bind mount holds the name.
+    { cat /etc/hosts; echo "127.0.0.1 registry.kig.test"; } >"$W/hosts"
+    mount --bind "$W/hosts" /etc/hosts
 
     check_error "kig image load without a cluster says to run 'kig up'" "'kig up'" \
         "$KIG" image load --data-dir "$D" "$W/images/kig-busybox.oci.tar"
 
-    out=$("$KIG" up --data-dir "$D" 2>"$W/up.err")
+    check_error "kig up --insecure-registry with a bad host: one line, non-zero" "invalid --insecure-registry" \
+        "$KIG" up --data-dir "$D" --insecure-registry "bad host:5000"
+    out=$("$KIG" up --data-dir "$D" --insecure-registry registry.kig.test:5000 2>"$W/up.err")
     rc=$?
-    assert_eq "kig up exits 0" 0 "$rc"
+    assert_eq "kig up --insecure-registry registry.kig.test:5000 exits 0" 0 "$rc"
     [ "$rc" = 0 ] || { tail -5 "$W/up.err" | sed 's/^/#   /'; finish; exit; }
     export KUBECONFIG=$D/kubeconfig/admin.kubeconfig
+    check "containerd's registry config_path holds registry.kig.test:5000/hosts.toml" \
+        grep -q 'server = "http://registry.kig.test:5000"' "$D/run/registries/registry.kig.test:5000/hosts.toml"
 
     out=$("$KIG" image load --data-dir "$D" "$W/images/kig-pause.oci.tar" "$W/images/kig-busybox.oci.tar" 2>&1)
     assert_eq "kig image load of two OCI archives exits 0" 0 $?
@@ -296,7 +307,7 @@ loaded image localhost/kig/busybox:latest" "$out"
     check_error "kig image list on a cluster that is down: one line, non-zero" "is not running" \
         "$KIG" image list --data-dir "$D"
     "$KIG" down --purge --data-dir "$D" >/dev/null 2>&1
-    umount /var/log/containers /var/log/pods
+    umount /etc/hosts
     finish
 }
 

@@ -8,6 +8,7 @@
 #include "datadir.h"
 #include "fileutil.h"
 #include "identity.h"
+#include "image-ref.h"
 #include "log.h"
 #include "macro.h"
 #include "netinfo.h"
@@ -15,6 +16,7 @@
 #include "pki-setup.h"
 #include "progress.h"
 #include "readiness.h"
+#include "registry-hosts.h"
 #include "spawn.h"
 #include "state.h"
 #include "supervisor-ctl.h"
@@ -28,6 +30,7 @@
 #include <unistd.h>
 
 #define DEFAULT_TIMEOUT_S 180
+#define MAX_INSECURE_REGISTRIES 16
 /* A component that died this often without ever becoming ready is misconfigured, not slow. */
 #define FAIL_FAST_RESTARTS 4
 #define POLL_INTERVAL_MS   100
@@ -41,6 +44,8 @@ struct up_options {
     bool foreground;
     const char *oci_runtime; /* NULL: kig-runtime's choice (crun when installed) */
     const char *pod_network; /* NULL or "auto": what `kig-cni --probe` recommends */
+    const char *insecure_registries[MAX_INSECURE_REGISTRIES]; /* HOST[:PORT] serving plain HTTP */
+    size_t n_insecure_registries;
 };
 
 static volatile sig_atomic_t interrupted_by;
@@ -76,6 +81,7 @@ static int parse_options(int argc, char **argv, struct up_options *o)
         {"verbose", no_argument, NULL, 'v'},
         {"oci-runtime", required_argument, NULL, 'R'},
         {"pod-network", required_argument, NULL, 'N'},
+        {"insecure-registry", required_argument, NULL, 'I'},
         {},
     };
     *o = (struct up_options){.timeout_s = DEFAULT_TIMEOUT_S};
@@ -121,6 +127,15 @@ static int parse_options(int argc, char **argv, struct up_options *o)
                 return cli_usage_error("up", "invalid --pod-network '%s': use auto, veth, tap or host",
                                        optarg);
             o->pod_network = optarg;
+            break;
+        case 'I':
+            if (!image_ref_valid_registry_host(optarg))
+                return cli_usage_error("up", "invalid --insecure-registry '%s': give HOST or HOST:PORT",
+                                       optarg);
+            if (o->n_insecure_registries == MAX_INSECURE_REGISTRIES)
+                return cli_usage_error("up", "too many --insecure-registry options (at most %d)",
+                                       MAX_INSECURE_REGISTRIES);
+            o->insecure_registries[o->n_insecure_registries++] = optarg;
             break;
         default:
             return EXIT_USAGE;
@@ -501,8 +516,9 @@ static int start_and_wait(const struct up_options *o, const struct data_dir *d,
 static int apply_node_choices(const struct up_options *o, enum cluster_mode mode)
 {
     if (!(mode & CLUSTER_MODE_FULL)) {
-        if (o->oci_runtime || o->pod_network)
-            log_warn("--oci-runtime and --pod-network concern the node: ignored with --control-plane-only");
+        if (o->oci_runtime || o->pod_network || o->n_insecure_registries)
+            log_warn("--oci-runtime, --pod-network and --insecure-registry concern the node: ignored with "
+                     "--control-plane-only");
         return 0;
     }
     if (o->oci_runtime) {
@@ -517,6 +533,22 @@ static int apply_node_choices(const struct up_options *o, enum cluster_mode mode
     if (o->pod_network &&
         setenv("KIG_POD_NETWORK", strcmp(o->pod_network, "auto") == 0 ? "" : o->pod_network, 1) < 0)
         return log_error_errno(negative_errno(), "cannot set KIG_POD_NETWORK: %m");
+    return 0;
+}
+
+/* containerd reads <run>/registries/HOST/hosts.toml (node-setup.c points its registry config_path there):
+ * this start's --insecure-registry list replaces the previous one's. */
+static int write_registry_hosts(const struct up_options *o, const struct data_dir *d)
+{
+    _cleanup_free_ char *dir = path_join(d->run, KIG_REGISTRY_HOSTS_DIR);
+    if (!dir)
+        return log_error_errno(ENOMEM, "out of memory");
+    int r = rm_rf(dir);
+    if (r < 0 && r != -ENOENT)
+        return log_error_errno(r, "cannot remove the old registry configuration %s: %m", dir);
+    for (size_t i = 0; i < o->n_insecure_registries; i++)
+        if ((r = registry_hosts_write(dir, o->insecure_registries[i])) < 0)
+            return log_error_errno(r, "cannot write %s/%s/hosts.toml: %m", dir, o->insecure_registries[i]);
     return 0;
 }
 
@@ -552,6 +584,8 @@ static int run_up(const struct up_options *o, const struct data_dir *d)
         return 1;
     if (!fresh && supervisor_running(d, NULL) > 0)
         return say_already_up(d, &id);
+    if ((mode & CLUSTER_MODE_FULL) && write_registry_hosts(o, d) < 0)
+        return 1;
     if (readiness_init() < 0) {
         log_error("cannot initialise libcurl");
         return 1;

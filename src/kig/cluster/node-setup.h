@@ -29,6 +29,9 @@
 #define KIG_POD_CIDR "10.244.0.0/24"
 /* The pod sandbox image (containerd's sandbox_image), built from kig-pause beside it (kig-pause.oci.tar). */
 #define KIG_PAUSE_IMAGE "localhost/kig/pause:3.2"
+/* Under the data dir's run/: containerd's registry config_path (HOST[:PORT]/hosts.toml, kig up
+ * --insecure-registry). */
+#define KIG_REGISTRY_HOSTS_DIR "registries"
 /* kubelet's healthz port (plain HTTP on loopback). */
 #define KIG_KUBELET_HEALTHZ_PORT 10248
 

@@ -58,6 +58,12 @@ int containerd_config_render(const struct containerd_options *o, char **ret)
     if (!root || !state || !socket || !snapshotter || !binary || !image || !bin_dir || !conf_dir ||
         !runtime_root)
         return -ENOMEM;
+    _cleanup_free_ char *registry = NULL;
+    if (o->registry_config_dir) {
+        _cleanup_free_ char *dir = toml_quote(o->registry_config_dir);
+        if (!dir || asprintf(&registry, "\n[" CRI ".registry]\n  config_path = %s\n", dir) < 0)
+            return -ENOMEM;
+    }
 
     char *doc = NULL;
     int n = asprintf(
@@ -96,9 +102,11 @@ int containerd_config_render(const struct containerd_options *o, char **ret)
         "\n[" CRI ".cni]\n"
         "  bin_dir = %s\n"
         "  conf_dir = %s\n"
-        "  max_conf_num = 1\n",
+        "  max_conf_num = 1\n"
+        "%s",
         root, state, socket, image, o->restrict_oom_score_adj ? "true" : "false",
-        o->disable_cgroup ? "true" : "false", snapshotter, binary, runtime_root, bin_dir, conf_dir);
+        o->disable_cgroup ? "true" : "false", snapshotter, binary, runtime_root, bin_dir, conf_dir,
+        registry ? registry : "");
     if (n < 0)
         return -ENOMEM;
     *ret = doc;

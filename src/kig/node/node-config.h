@@ -17,6 +17,7 @@ struct containerd_options {
         *sandbox_image; /* the pause image (kubelet's --pod-infra-container-image is ignored for CRI) */
     const char *cni_bin_dir;
     const char *cni_conf_dir;
+    const char *registry_config_dir; /* NULL: none; else <dir>/HOST[:PORT]/hosts.toml configure registries */
     bool disable_cgroup;         /* no usable cgroups at all: let containers run without them */
     bool restrict_oom_score_adj; /* gVisor rejects some oom_score_adj writes */
 };

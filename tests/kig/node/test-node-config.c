@@ -53,6 +53,19 @@ static void test_containerd_config(void **state)
     assert_non_null(
         strstr(doc, "\n[plugins.\"io.containerd.grpc.v1.cri\".containerd.runtimes.kig.options]\n"));
     assert_null(strstr(doc, "\"]."));
+    assert_null(strstr(doc, "config_path"));
+}
+
+static void test_containerd_config_registry_hosts(void **state)
+{
+    struct containerd_options o = containerd_defaults;
+    o.registry_config_dir = "/data/node/containerd/certs.d";
+    _cleanup_free_ char *doc = NULL;
+    assert_int_equal(containerd_config_render(&o, &doc), 0);
+    assert_non_null(strstr(doc, "\n[plugins.\"io.containerd.grpc.v1.cri\".registry]\n"
+                                "  config_path = \"/data/node/containerd/certs.d\"\n"));
+    /* The table comes after the CRI's own keys: a key after it would belong to it. */
+    assert_non_null(strstr(doc, "  max_conf_num = 1\n\n[plugins"));
 }
 
 static void test_containerd_config_escapes_and_requires(void **state)
@@ -134,6 +147,7 @@ int main(void)
         cmocka_unit_test(test_toml_quote),
         cmocka_unit_test(test_containerd_config),
         cmocka_unit_test(test_containerd_config_escapes_and_requires),
+        cmocka_unit_test(test_containerd_config_registry_hosts),
         cmocka_unit_test(test_kubelet_config),
         cmocka_unit_test(test_cni_conflist),
     };
