@@ -163,11 +163,51 @@ static int make_dirs(const struct node_setup *n)
     int r = config ? mkdir_p(config, 0700) : -ENOMEM;
     if (r < 0)
         return log_error_errno(r, "cannot create %s/config: %m", n->root);
-    /* kubelet writes pod logs here whatever its root dir is (v1.20 hard-codes it). */
-    r = mkdir_p("/var/log/pods", 0755);
-    if (r < 0)
-        return log_error_errno(r, "cannot create /var/log/pods: %m");
     return 0;
+}
+
+/* kubelet v1.20 writes pod logs to /var/log/pods and links them from /var/log/containers whatever its root
+ * dir is. In a sandbox over a shared filesystem those are shared with every other node on the machine, and
+ * a kubelet deletes the log directories of pods it does not know: each node binds its own directories (on
+ * its tmpfs) over them. Ours are told apart from anything else mounted there by their device. */
+static const char *const pod_log_dirs[] = {"/var/log/pods", "/var/log/containers"};
+
+static void mount_pod_logs(const struct node_setup *n)
+{
+    for (size_t i = 0; i < ARRAY_SIZE(pod_log_dirs); i++) {
+        const char *dst = pod_log_dirs[i];
+        _cleanup_free_ char *src = path_join(n->root, dst + strlen("/var/"));
+        int r = src ? mkdir_p(src, 0755) : -ENOMEM;
+        if (r >= 0)
+            r = mkdir_p(dst, 0755);
+        if (r >= 0 && is_mount_point(dst))
+            log_warn("%s is a mount point already (another kig node in this sandbox?): this node's logs hide "
+                     "it until 'kig down'",
+                     dst);
+        if (r >= 0 && mount(src, dst, NULL, MS_BIND, NULL) < 0)
+            r = negative_errno();
+        if (r < 0)
+            log_warn("cannot give this node its own %s (%s): pod logs are shared with other nodes on this "
+                     "filesystem",
+                     dst, strerror(-r));
+    }
+}
+
+static void unmount_pod_logs(const char *root)
+{
+    struct stat root_st, st;
+    if (!is_mount_point(root) || stat(root, &root_st) < 0)
+        return;
+    for (size_t i = 0; i < ARRAY_SIZE(pod_log_dirs); i++)
+        for (int depth = 0; depth < 8; depth++) {
+            if (stat(pod_log_dirs[i], &st) < 0 || st.st_dev != root_st.st_dev ||
+                !is_mount_point(pod_log_dirs[i]))
+                break;
+            if (umount2(pod_log_dirs[i], MNT_DETACH) < 0) {
+                log_warn("cannot unmount %s: %m", pod_log_dirs[i]);
+                break;
+            }
+        }
 }
 
 static int mount_node_dirs(const struct node_setup *n)
@@ -181,7 +221,10 @@ static int mount_node_dirs(const struct node_setup *n)
         return r;
     if (mount(NULL, n->kubelet_root, NULL, MS_SHARED, NULL) < 0)
         log_warn("cannot make %s shared (%m): kubelet may refuse its root dir", n->kubelet_root);
-    return make_dirs(n);
+    if ((r = make_dirs(n)) < 0)
+        return r;
+    mount_pod_logs(n);
+    return 0;
 }
 
 /* ---- the virtual kernel ---- */
@@ -556,6 +599,9 @@ static int write_configs(struct node_setup *n, const struct data_dir *d, const c
     if (r < 0 || (r = link_cni_plugin(n)) < 0 || (tap && (r = link_shim(n)) < 0))
         return r;
     char *text = NULL;
+    _cleanup_free_ char *registries = path_join(d->run, KIG_REGISTRY_HOSTS_DIR);
+    if (!registries)
+        return log_error_errno(ENOMEM, "out of memory");
     const struct containerd_options co = {
         .root = n->containerd_root,
         .state = n->containerd_state,
@@ -566,6 +612,7 @@ static int write_configs(struct node_setup *n, const struct data_dir *d, const c
         .sandbox_image = KIG_PAUSE_IMAGE,
         .cni_bin_dir = n->cni_bin,
         .cni_conf_dir = n->cni_conf,
+        .registry_config_dir = registries,
         .restrict_oom_score_adj = true,
     };
     r = containerd_config_render(&co, &text);
@@ -707,8 +754,10 @@ int node_setup_prepare(struct node_setup *n, const struct data_dir *d, const cha
 {
     int r;
     /* What a killed supervisor left (containers' mounts, a half-torn-down node) goes first. */
-    if (is_mount_point(n->root))
+    if (is_mount_point(n->root)) {
+        unmount_pod_logs(n->root);
         (void)unmount_below(n->root);
+    }
     if ((r = mount_node_dirs(n)) < 0 || (r = vkernel_apply(n)) < 0 || (r = choose_pod_network(n)) < 0 ||
         (r = plan_trace_rules(n)) < 0 || (r = ensure_node_ip(n, d)) < 0 ||
         (r = write_configs(n, d, cluster_name, server)) < 0) {
@@ -733,6 +782,7 @@ static int teardown_paths(const char *root, const char *vkernel_run_dir, const c
 {
     int r = 0, k;
     kill_tracers(run_dir);
+    unmount_pod_logs(root);
     if ((k = unmount_below(root)) < 0)
         r = k;
     if ((k = vkernel_teardown(vkernel_run_dir)) < 0)
