@@ -12,6 +12,7 @@
 #include <fcntl.h>
 #include <stdio.h>
 #include <string.h>
+#include <sys/prctl.h>
 #include <sys/ptrace.h>
 #include <sys/wait.h>
 #include <unistd.h>
@@ -46,6 +47,35 @@ static void on_forwarded_signal(int sig)
         /* The root is gone: stopping the tracer stops what it left behind (PTRACE_O_EXITKILL). */
         _exit(0);
     }
+}
+
+/* The front died (SIGKILL: it could not relay anything). Whoever started kig-trace sees the program as the
+ * front: a supervisor that restarts it must not find the old program still running (kig-switch's TAP, a
+ * socket, a lock). So the program goes the same way; what it left behind stays traced as before. */
+static void on_front_died(int sig)
+{
+    (void)sig;
+    pid_t root = root_pid;
+    if (root > 0) {
+        int saved = errno;
+        kill(root, SIGKILL);
+        errno = saved;
+    }
+}
+
+/* A signal no caller sends: real-time signals are not used by the program's relay. */
+#define FRONT_DEATH_SIGNAL (SIGRTMIN + 2)
+
+static void watch_front(pid_t front)
+{
+    struct sigaction act = {.sa_handler = on_front_died, .sa_flags = SA_RESTART};
+    sigfillset(&act.sa_mask);
+    if (sigaction(FRONT_DEATH_SIGNAL, &act, NULL) < 0 || prctl(PR_SET_PDEATHSIG, FRONT_DEATH_SIGNAL) < 0) {
+        log_warn("cannot watch the front process (%m): if it is killed, %s keeps running", options->argv[0]);
+        return;
+    }
+    if (getppid() != front) /* it died before the watch began */
+        on_front_died(FRONT_DEATH_SIGNAL);
 }
 
 static void setup_signals(void)
@@ -167,6 +197,7 @@ _Noreturn void tracer_run(const struct trace_options *opts, scmp_filter_ctx filt
 {
     options = opts;
     status_fd = fd;
+    pid_t front = getppid();
     if (opts->ready_fd >= 0)
         fcntl(opts->ready_fd, F_SETFD, FD_CLOEXEC);
     int go[2];
@@ -211,6 +242,7 @@ _Noreturn void tracer_run(const struct trace_options *opts, scmp_filter_ctx filt
     if (log_file)
         redirect_fd(STDERR_FILENO, O_WRONLY);
     setup_signals();
+    watch_front(front);
     announce_ready(opts);
     r = event_loop(root, on_root_exit);
     if (status_fd >= 0) /* the loop failed before the root ended */
