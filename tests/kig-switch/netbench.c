@@ -13,11 +13,14 @@
  *   netbench connect ADDR PORT COUNT  COUNT connections in turn (connect, hello, EOF): set-up latency,
  *                                     prints "conn_us_avg=<us> conn_us_p50=.. conn_us_p99=.."
  *   netbench udp ADDR PORT MSG        sends MSG over UDP, prints the answer (retries for 5 s)
+ *   netbench resolve NAME             the IPv4 addresses of NAME through the C library's resolver (which
+ *                                     applies resolv.conf's search list and ndots, unlike busybox nslookup)
  *
  * Plain sockets and nothing else, so the same binary measures gVisor loopback and the pod network alike. */
 #include <arpa/inet.h>
 #include <errno.h>
 #include <fcntl.h>
+#include <netdb.h>
 #include <netinet/in.h>
 #include <netinet/tcp.h>
 #include <poll.h>
@@ -334,18 +337,37 @@ static int cmd_udp(int argc, char **argv)
     return 1;
 }
 
+static int cmd_resolve(int argc, char **argv)
+{
+    if (argc != 1)
+        return 2;
+    struct addrinfo hints = {.ai_family = AF_INET, .ai_socktype = SOCK_STREAM}, *res;
+    int r = getaddrinfo(argv[0], NULL, &hints, &res);
+    if (r != 0) {
+        fprintf(stderr, "netbench: cannot resolve '%s': %s\n", argv[0], gai_strerror(r));
+        return 1;
+    }
+    for (const struct addrinfo *ai = res; ai; ai = ai->ai_next) {
+        char buf[INET_ADDRSTRLEN];
+        printf("%s\n",
+               inet_ntop(AF_INET, &((const struct sockaddr_in *)ai->ai_addr)->sin_addr, buf, sizeof(buf)));
+    }
+    freeaddrinfo(res);
+    return 0;
+}
+
 int main(int argc, char **argv)
 {
     if (argc < 2) {
-        fprintf(stderr,
-                "usage: netbench serve|hello|stream|rr|connect|udp ARGS (see the header of netbench.c)\n");
+        fprintf(stderr, "usage: netbench serve|hello|stream|rr|connect|udp|resolve ARGS (see the header of "
+                        "netbench.c)\n");
         return 2;
     }
     static const struct {
         const char *name;
         int (*run)(int, char **);
-    } cmds[] = {{"serve", cmd_serve}, {"hello", cmd_hello},     {"stream", cmd_stream},
-                {"rr", cmd_rr},       {"connect", cmd_connect}, {"udp", cmd_udp}};
+    } cmds[] = {{"serve", cmd_serve},     {"hello", cmd_hello}, {"stream", cmd_stream},  {"rr", cmd_rr},
+                {"connect", cmd_connect}, {"udp", cmd_udp},     {"resolve", cmd_resolve}};
     for (size_t i = 0; i < sizeof(cmds) / sizeof(cmds[0]); i++)
         if (strcmp(argv[1], cmds[i].name) == 0) {
             int r = cmds[i].run(argc - 2, argv + 2);
