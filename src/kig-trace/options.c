@@ -22,6 +22,9 @@ static const char usage[] =
     "  --uname-release R      report R as the kernel release (implies --rule uname)\n"
     "  --netns-dir DIR        a directory where network namespaces are pinned, besides /run/netns and\n"
     "                         /var/run/netns (implies --rule netns-pin; up to 4)\n"
+    "  --switch-dir DIR       kig-switch's directory, whose state.json gives each pod's address for\n"
+    "                         netns-enter (implies --rule netns-enter; default $KIG_SWITCH_DIR, else\n"
+    "                         /run/kig/switch)\n"
     "  --log FILE             append the tracer's messages to FILE instead of stderr\n"
     "  --ready-fd N           write the tracer's pid and a newline to fd N once PROGRAM is traced, close it\n"
     "  --pid-file FILE        write the tracer's pid to FILE once PROGRAM is traced\n"
@@ -36,6 +39,7 @@ enum {
     OPT_REDIRECT,
     OPT_UNAME_RELEASE,
     OPT_NETNS_DIR,
+    OPT_SWITCH_DIR,
     OPT_LOG,
     OPT_READY_FD,
     OPT_PID_FILE,
@@ -49,6 +53,7 @@ static const struct option longopts[] = {
     {"redirect", required_argument, NULL, OPT_REDIRECT},
     {"uname-release", required_argument, NULL, OPT_UNAME_RELEASE},
     {"netns-dir", required_argument, NULL, OPT_NETNS_DIR},
+    {"switch-dir", required_argument, NULL, OPT_SWITCH_DIR},
     {"log", required_argument, NULL, OPT_LOG},
     {"ready-fd", required_argument, NULL, OPT_READY_FD},
     {"pid-file", required_argument, NULL, OPT_PID_FILE},
@@ -143,6 +148,12 @@ int options_parse(int argc, char **argv, struct trace_options *opts)
                 return usage_error("--netns-dir '%s' is not an absolute path", optarg);
             opts->netns_dirs[opts->n_netns_dirs++] = optarg;
             opts->rules |= 1u << RULE_NETNS_PIN;
+            break;
+        case OPT_SWITCH_DIR:
+            if (optarg[0] != '/')
+                return usage_error("--switch-dir '%s' is not an absolute path", optarg);
+            opts->switch_dir = optarg;
+            opts->rules |= 1u << RULE_NETNS_ENTER;
             break;
         case OPT_LOG:
             opts->log_path = optarg;

@@ -19,6 +19,7 @@ struct trace_options {
     const char *uname_release;
     const char *netns_dirs[MAX_NETNS_DIR_OPTIONS]; /* besides /run/netns and /var/run/netns */
     size_t n_netns_dirs;
+    const char *switch_dir; /* netns-enter: kig-switch's state directory, or NULL */
     const char *log_path;
     const char *pid_file;
     int ready_fd;

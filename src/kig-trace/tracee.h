@@ -12,7 +12,7 @@
 #include <sys/types.h>
 
 #define TRAP_TABLE_SIZE 4096u /* a power of two */
-#define TRAP_RULE_SLOTS 8u    /* >= RULE_COUNT */
+#define TRAP_RULE_SLOTS 16u   /* >= RULE_COUNT */
 #define TRAP_RULE_WORDS 4u
 
 enum trap_state {

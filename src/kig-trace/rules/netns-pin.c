@@ -28,15 +28,20 @@
 static const char *netns_dirs[MAX_NETNS_DIRS] = {"/run/netns", "/var/run/netns"};
 static size_t n_netns_dirs = 2;
 
-static int netns_pin_init(const struct trace_options *opts)
+void netns_dirs_init(const struct trace_options *opts)
 {
     n_netns_dirs = 2;
     for (size_t i = 0; i < opts->n_netns_dirs && n_netns_dirs < MAX_NETNS_DIRS; i++)
         netns_dirs[n_netns_dirs++] = opts->netns_dirs[i];
+}
+
+static int netns_pin_init(const struct trace_options *opts)
+{
+    netns_dirs_init(opts);
     return 0;
 }
 
-static bool in_netns_dir(const char *path)
+bool netns_dir_holds(const char *path)
 {
     for (size_t i = 0; i < n_netns_dirs; i++) {
         const char *rest = path_under(path, netns_dirs[i]);
@@ -76,7 +81,7 @@ static enum trap_action pin_mount(struct trap *t)
     if (trap_read_path(t, 0, -1, source, sizeof(source)) < 0 ||
         trap_read_path(t, 1, -1, target, sizeof(target)) < 0)
         return TRAP_PASS;
-    if (!netns_pin_is_ns_link(source) || !in_netns_dir(target))
+    if (!netns_pin_is_ns_link(source) || !netns_dir_holds(target))
         return TRAP_PASS;
     log_debug("tid %d: netns pin %s -> %s: kept as a plain file", (int)t->tid, source, target);
     trap_set_result(t, 0);
@@ -88,7 +93,7 @@ static enum trap_action pin_statfs(struct trap *t)
     char path[PATH_MAX];
     int r = t->nr == SYS_statfs ? trap_read_path(t, 0, -1, path, sizeof(path))
                                 : trap_fd_path(t, (int)trap_arg(t, 0), path, sizeof(path));
-    if (r < 0 || !in_netns_dir(path))
+    if (r < 0 || !netns_dir_holds(path))
         return TRAP_PASS;
     struct statfs st;
     rule_fill_statfs(NSFS_MAGIC, &st);

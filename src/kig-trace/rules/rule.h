@@ -19,6 +19,7 @@ enum rule_id {
     RULE_IOCTL_NET,
     RULE_SUBREAPER,
     RULE_UNAME,
+    RULE_NETNS_ENTER,
     RULE_COUNT,
 };
 
@@ -66,7 +67,7 @@ struct rule {
 };
 
 extern const struct rule rule_redirect, rule_netns_pin, rule_mount, rule_statfs, rule_fchown_pipe,
-    rule_ioctl_net, rule_subreaper, rule_uname;
+    rule_ioctl_net, rule_subreaper, rule_uname, rule_netns_enter;
 extern const struct rule *const all_rules[RULE_COUNT];
 
 const struct rule *rule_by_name(const char *name);
@@ -77,6 +78,10 @@ void rule_fill_statfs(long magic, struct statfs *st);
 
 /* netns-pin: whether path names a network-namespace link under /proc (exported for unit tests). */
 bool netns_pin_is_ns_link(const char *path);
+/* The netns directories (/run/netns, /var/run/netns and --netns-dir; shared by netns-pin and netns-enter)
+ * and whether path is a pin in one of them. */
+void netns_dirs_init(const struct trace_options *opts);
+bool netns_dir_holds(const char *path);
 
 /* Used by rules that keep threads parked (subreaper): resumes a parked thread with its trap->regs. */
 void event_complete_parked(struct trap *t);

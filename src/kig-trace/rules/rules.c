@@ -13,6 +13,7 @@ const struct rule *const all_rules[RULE_COUNT] = {
     [RULE_IOCTL_NET] = &rule_ioctl_net,
     [RULE_SUBREAPER] = &rule_subreaper,
     [RULE_UNAME] = &rule_uname,
+    [RULE_NETNS_ENTER] = &rule_netns_enter,
 };
 
 const struct rule *rule_by_name(const char *name)

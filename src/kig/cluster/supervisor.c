@@ -538,9 +538,17 @@ static int push_trace_prefix(struct supervisor *sv, struct supervised *c)
         return log_error_errno(ENOMEM, "out of memory");
     if (strv_push(&c->argv, n->trace_path) < 0)
         return log_error_errno(ENOMEM, "out of memory");
-    for (size_t i = 0; i < n->trace_args.n; i++)
+    bool fake_pins = false;
+    for (size_t i = 0; i < n->trace_args.n; i++) {
+        fake_pins |= strcmp(n->trace_args.v[i], "--netns-dir") == 0;
         if (strv_push(&c->argv, n->trace_args.v[i]) < 0)
             return log_error_errno(ENOMEM, "out of memory");
+    }
+    /* Pins that are plain files cannot be setns()ed into: port-forward needs netns-enter in containerd (only
+     * there: the rule stops every IPv4 connect of the traced tree). */
+    if (fake_pins && c->spec->id == CC_CONTAINERD &&
+        (strv_push(&c->argv, "--rule") < 0 || strv_push(&c->argv, "netns-enter") < 0))
+        return log_error_errno(ENOMEM, "out of memory");
     if (strv_push(&c->argv, "--log") < 0 || strv_push(&c->argv, trace_log) < 0 ||
         strv_push(&c->argv, "--pid-file") < 0 || strv_push(&c->argv, c->trace_pid_file) < 0 ||
         strv_push(&c->argv, "--") < 0)
