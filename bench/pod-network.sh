@@ -49,8 +49,8 @@ if [ -z "${inner:-}" ]; then
     chmod 755 "$work"
     trap 'rm -rf "$work"' EXIT
     mkdir -p "$work/bin" "$work/images"
-    ${CC:-cc} -static -O2 -pthread -D_GNU_SOURCE -o "$work/bin/netbench" "$src/tests/kig-switch/netbench.c" ||
-        { echo "pod-network: cannot build a static netbench" >&2; exit 1; }
+    ${CC:-cc} -static -O2 -pthread -D_GNU_SOURCE -o "$work/bin/netbench" "$src/tests/kig-switch/netbench.c" \
+        2>"$work/netbench-cc.log" || { cat "$work/netbench-cc.log" >&2; echo "pod-network: cannot build a static netbench" >&2; exit 1; }
     "$src/scripts/build-images.sh" --pause "$build/src/kig-pause/kig-pause" "$work/images" >/dev/null || exit 1
     "$src/tests/runsc/bed" --timeout $((seconds * 8 + 1500)) -- "$0" "$build" --inner --seconds "$seconds" \
         --requests "$requests" --cluster --work "$work"
