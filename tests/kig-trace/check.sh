@@ -142,6 +142,27 @@ case_readiness() {
     local alive=dead
     kill -0 "$victim" 2>/dev/null && alive=alive
     expect_eq "killing the tracer kills the program and kig-trace exits 125" "125 dead" "$rc $alive" "$(cat "$TMP/kill.out")"
+
+    # Killing the front (what a supervisor started) kills the program, so a restart does not meet the old one;
+    # what the program left behind stays traced (its tracer lives on until it is gone).
+    rm -f "$TMP/victim.pid" "$TMP/orphan.pid"
+    "$KT" --rule statfs -- sh -c 'sleep 100 & echo $! >'"$TMP/orphan.pid"'; echo $$ >'"$TMP/victim.pid"'; exec sleep 101' >/dev/null 2>&1 </dev/null &
+    front=$!
+    for i in $(seq 100); do [ -s "$TMP/victim.pid" ] && [ -s "$TMP/orphan.pid" ] && break; sleep 0.1; done
+    kill -KILL "$front"
+    wait "$front" 2>/dev/null
+    victim=$(cat "$TMP/victim.pid")
+    local orphan
+    orphan=$(cat "$TMP/orphan.pid")
+    for i in $(seq 50); do kill -0 "$victim" 2>/dev/null || break; sleep 0.1; done
+    alive=dead
+    kill -0 "$victim" 2>/dev/null && alive=alive
+    local orphan_state=gone
+    # (gVisor's /proc/PID/status has no TracerPid: there, only that the orphan lives)
+    kill -0 "$orphan" 2>/dev/null && orphan_state=$(awk '/^TracerPid:/ {t = ($2 > 0) ? "traced" : "untraced"}
+        END {print t ? t : "traced"}' "/proc/$orphan/status" 2>/dev/null)
+    expect_eq "killing the front kills the program; its orphan stays traced" "dead traced" "$alive $orphan_state"
+    kill -KILL "$orphan" 2>/dev/null
 }
 
 case_statfs() {
