@@ -113,3 +113,26 @@ finish() {
     echo "$_test_name: $_passed passed, $_failed failed"
     [ "$_failed" = 0 ]
 }
+
+# assert_down_leaves_nothing DATA_DIR MOUNTS_BEFORE [kig down options...]: `kig down` exits 0 and leaves no
+# process of the cluster and no mount (the mount table is as MOUNTS_BEFORE, from mount_snapshot).
+assert_down_leaves_nothing() {
+    local data=$1 before=$2 out
+    shift 2
+    out=$("$KIG" down --data-dir "$data" "$@" 2>&1)
+    assert_eq "kig down${*:+ $*} exits 0" 0 $?
+    [ -z "$out" ] || printf '%s\n' "$out" | tail -n 3 | sed 's/^/#   /'
+    assert_eq "no kig, etcd, kube-*, containerd or kubelet process is left" "" "$(kig_processes)"
+    assert_eq "no mount was left behind" "$before" "$(mount_snapshot)"
+}
+
+# require_programs HINT PATH...: kig must be built (else a failure); a missing PATH skips the test (exit 77)
+# with HINT, the packages or script that provide it.
+require_programs() {
+    local hint=$1 c
+    shift
+    [ -x "$KIG" ] || { echo "not ok - kig not built at $KIG"; exit 1; }
+    for c in "$@"; do
+        [ -x "$c" ] || { echo "# $c missing ($hint)"; exit 77; }
+    done
+}

@@ -1,0 +1,186 @@
+#!/usr/bin/env bash
+# Pod start-up inside gVisor, in one sandbox and one run, for each real runtime kig-runtime can drive
+# (`kig up --oci-runtime crun`, then `runc`, each on a fresh data dir):
+#  - `kig up` start to the first pod Running (kig up, which loads its pause image, the busybox image
+#    imported, `kubectl apply`, Running);
+#  - pod start, creation to Running, for PODS pods (default 20) created one after the other with the image
+#    present: p50 and p95. Both ends are seen by one `kubectl get pods --watch` (the ADDED event, then the
+#    first event with phase Running), stamped on arrival, so kubectl's own start-up does not count;
+#  - a burst: PODS more pods created by one `kubectl apply`, until all are Running;
+#  - the runc/crun ratios. crun is the baseline (kig-runtime's default).
+# The issue's goals: first pod <= 30 s after `kig up`, p50 <= 2 s. Figures only: nothing here asserts.
+#
+#   bench/pod-start.sh [--pods N] [--runtimes "crun runc"]     (as root; needs a built kig)
+#   KIG_PODS_NETWORK=pod (default) or host: hostNetwork pods, or pods in their own network namespace.
+set -uo pipefail
+
+SRC=$(cd "$(dirname "$0")/.." && pwd)
+BUILD=${KIG_BUILD_DIR:-$SRC/build}
+KIG=${KIG:-$BUILD/src/kig/kig}
+BED=${BED:-$SRC/tests/runsc/bed}
+KUBECTL=${KIG_KUBECTL:-$(command -v kubectl || echo /usr/bin/kubectl)}
+PODS_NETWORK=${KIG_PODS_NETWORK:-pod}
+pods=20
+runtimes="crun runc"
+inside=""
+while [ $# -gt 0 ]; do
+    case "$1" in
+    --pods) pods=${2:?}; shift ;;
+    --runtimes) runtimes=${2:?}; shift ;;
+    --inside) inside=${2:?}; shift ;;
+    *) echo "pod-start: unknown option $1" >&2; exit 2 ;;
+    esac
+    shift
+done
+export KIG KUBECTL PODS_NETWORK
+
+now_ms() { echo $(($(date +%s%N) / 1000000)); }
+secs() { python3 -c "import sys; print(f'{int(sys.argv[1]) / 1000:.1f}')" "$1"; }
+kc() { "$KUBECTL" --request-timeout=60s "$@"; }
+
+pod_manifest() { # NAME
+    local hostnet=""
+    [ "$PODS_NETWORK" = host ] && hostnet="hostNetwork: true"
+    cat <<EOF
+apiVersion: v1
+kind: Pod
+metadata: {name: $1, labels: {bench: pod-start}}
+spec:
+  $hostnet
+  terminationGracePeriodSeconds: 0
+  containers:
+  - name: c
+    image: localhost/kig/busybox:latest
+    imagePullPolicy: Never
+    command: ["sleep", "3600"]
+---
+EOF
+}
+
+# Every pod event, stamped (epoch ms) on arrival: "MS EVENT NAME PHASE".
+start_watch() { # FILE
+    kc get pods --watch --output-watch-events --no-headers \
+        -o custom-columns=NAME:.metadata.name,PHASE:.status.phase 2>/dev/null |
+        python3 -u -c '
+import sys, time
+for line in sys.stdin:
+    print("%d %s" % (time.time() * 1000, line.strip()), flush=True)' >"$1" &
+    WATCH_PID=$!
+}
+
+# "NAME START_MS" per pod: ADDED to the first event with phase Running.
+start_times() { # WATCH_FILE PREFIX
+    python3 - "$1" "$2" <<'PY'
+import sys
+added, running = {}, {}
+for line in open(sys.argv[1]):
+    f = line.split()
+    if len(f) < 4 or not f[2].startswith(sys.argv[2]): continue
+    t, ev, name, phase = int(f[0]), f[1], f[2], f[3]
+    if ev == "ADDED": added.setdefault(name, t)
+    if phase == "Running": running.setdefault(name, t)
+for n in sorted(added):
+    if n in running: print(n, running[n] - added[n])
+PY
+}
+
+percentiles() { # values in ms -> "p50 p95" in s
+    python3 -c '
+import sys
+v = sorted(int(x) for x in sys.argv[1:])
+if not v: print("- -"); sys.exit()
+def pct(p):
+    k = (len(v) - 1) * p / 100.0
+    lo, hi = int(k), min(int(k) + 1, len(v) - 1)
+    return v[lo] + (v[hi] - v[lo]) * (k - lo)
+print("%.2f %.2f" % (pct(50) / 1000, pct(95) / 1000))' "$@"
+}
+
+wait_running() { # NAME TIMEOUT_S
+    local deadline=$(($(date +%s) + $2))
+    until [ "$(kc get pod "$1" -o jsonpath='{.status.phase}' 2>/dev/null)" = Running ]; do
+        [ "$(date +%s)" -lt "$deadline" ] || return 1
+        sleep 0.3
+    done
+}
+
+# One runtime: prints "RUNTIME FIRST_POD_S UP_S P50 P95 BURST_S N_OK".
+measure() { # RUNTIME WORKDIR
+    local rt=$1 w=$2 d=$2/data t0 t_up t_img t_first i ok times burst_t0 burst_t1
+    t0=$(now_ms)
+    if ! "$KIG" up --oci-runtime "$rt" --data-dir "$d" >/dev/null 2>"$w/up.err"; then
+        echo "# $rt: kig up failed: $(tail -n 2 "$w/up.err" | tr '\n' ' ')" >&2
+        echo "$rt - - - - - 0"
+        return
+    fi
+    t_up=$(now_ms)
+    export KUBECONFIG=$d/kubeconfig/admin.kubeconfig
+    ctr -a "$d/node/containerd/containerd.sock" -n k8s.io images import "$IMAGES/kig-busybox.oci.tar" >/dev/null 2>&1 ||
+        echo "# $rt: busybox import failed" >&2
+    t_img=$(now_ms)
+    pod_manifest first | kc apply -f - >/dev/null
+    if wait_running first 600; then t_first=$(now_ms); else t_first=""; fi
+    echo "# $rt: kig up $(secs $((t_up - t0))) s, image imported at $(secs $((t_img - t0))) s, first pod Running at ${t_first:+$(secs $((t_first - t0)))} s" >&2
+
+    start_watch "$w/watch.log"
+    sleep 2
+    for i in $(seq 1 "$pods"); do
+        pod_manifest "seq-$i" | kc apply -f - >/dev/null
+        wait_running "seq-$i" 300 || echo "# $rt: seq-$i not Running after 300 s" >&2
+    done
+    burst_t0=$(now_ms)
+    for i in $(seq 1 "$pods"); do pod_manifest "burst-$i"; done | kc apply -f - >/dev/null
+    local deadline=$(($(date +%s) + 900))
+    until [ "$(kc get pods -l bench=pod-start --no-headers 2>/dev/null | grep '^burst-' | grep -c ' Running ')" -ge "$pods" ]; do
+        [ "$(date +%s)" -lt "$deadline" ] || break
+        sleep 1
+    done
+    burst_t1=$(now_ms)
+    sleep 1
+    kill "$WATCH_PID" 2>/dev/null
+    times=$(start_times "$w/watch.log" seq- | awk '{print $2}')
+    ok=$(echo "$times" | grep -c .)
+    echo "# $rt: per-pod start (ms): $(echo $times)" >&2
+    echo "$rt $([ -n "$t_first" ] && secs $((t_first - t0)) || echo -) $(secs $((t_up - t0))) $(percentiles $times) $(secs $((burst_t1 - burst_t0))) $ok"
+    "$KIG" down --purge --data-dir "$d" >/dev/null 2>&1
+}
+
+if [ -n "$inside" ]; then
+    IMAGES=$inside/images
+    results=()
+    for rt in $runtimes; do
+        mkdir -p "$inside/$rt"
+        results+=("$(measure "$rt" "$inside/$rt")")
+    done
+    printf '%-6s %-22s %-10s %-8s %-8s %-22s\n' runtime "kig up->1st pod Running" "kig up" p50 p95 "burst of $pods: all Running"
+    for r in "${results[@]}"; do
+        set -- $r
+        printf '%-6s %-22s %-10s %-8s %-8s %-22s (%s of %s pods measured)\n' "$1" "$2 s" "$3 s" "$4 s" "$5 s" "$6 s" "$7" "$pods"
+    done
+    python3 - "${results[@]}" <<'PY'
+import sys
+rows = {r.split()[0]: r.split() for r in sys.argv[1:]}
+if "crun" in rows and "runc" in rows:
+    c, r = rows["crun"], rows["runc"]
+    def ratio(i):
+        try: return "%.2f" % (float(r[i]) / float(c[i]))
+        except (ValueError, ZeroDivisionError): return "-"
+    print("ratio runc/crun: first pod %s, p50 %s, p95 %s, burst %s" % (ratio(1), ratio(3), ratio(4), ratio(5)))
+print("goals: first pod <= 30 s after kig up, p50 <= 2 s")
+PY
+    exit 0
+fi
+
+[ "$(id -u)" = 0 ] || { echo "pod-start: run as root" >&2; exit 1; }
+[ -x "$KIG" ] || { echo "pod-start: $KIG is missing: build first (ninja -C $BUILD)" >&2; exit 1; }
+work=$(mktemp -d /tmp/kig-bench-podstart.XXXXXX)
+chmod 0755 "$work"
+trap 'rm -rf "$work"' EXIT
+"$SRC/scripts/build-images.sh" --pause "$BUILD/src/kig-pause/kig-pause" "$work/images" >/dev/null || exit 1
+echo "host load before: $(cut -d' ' -f1-3 /proc/loadavg)"
+echo "inside gVisor ($(runsc --version 2>/dev/null | head -1)), $(nproc) CPUs; $pods pods; runtimes: $runtimes; pods network: $PODS_NETWORK"
+"$BED" --timeout 5400 -- env KIG="$KIG" KIG_KUBECTL="$KUBECTL" KIG_PODS_NETWORK="$PODS_NETWORK" \
+    bash "$0" --pods "$pods" --runtimes "$runtimes" --inside "$work"
+rc=$?
+echo "host load after: $(cut -d' ' -f1-3 /proc/loadavg)"
+exit $rc
