@@ -612,6 +612,30 @@ static int move_mounts_to_kig(struct rewriter *w, json_t *mounts, json_t *linux_
     return 0;
 }
 
+/* runc's config validator refuses masked and read-only paths without a mount namespace ("unable to restrict
+ * sys entries without a private MNT namespace"). Where the runtime makes the mounts itself (mounts on
+ * /proc/self/fd/N reach their target, e.g. under kig-trace's mount rule), kig-runtime cannot mask paths of a
+ * /proc the runtime mounts after it: for runc they are dropped (crun applies them). */
+static int drop_masks_for_runc(struct rewriter *w, json_t *linux_)
+{
+    static const char *const path_lists[] = {"maskedPaths", "readonlyPaths"};
+    for (size_t k = 0; k < ARRAY_SIZE(path_lists); k++) {
+        json_t *list;
+        int r = ARR(w, linux_, path_lists[k], "linux", &list);
+        if (r < 0)
+            return r;
+        if (!list || json_array_size(list) == 0)
+            continue;
+        if ((r = note(w,
+                      "linux.%s (%zu) not applied: runc refuses them without a mount namespace of the "
+                      "container's own",
+                      path_lists[k], json_array_size(list))) < 0)
+            return r;
+        json_object_del(linux_, path_lists[k]);
+    }
+    return 0;
+}
+
 static int rewrite_mounts(struct rewriter *w, json_t *linux_)
 {
     json_t *mounts, *root;
@@ -657,6 +681,8 @@ static int rewrite_mounts(struct rewriter *w, json_t *linux_)
     }
     if (!own_mount_ns && !w->f->mount_via_proc_fd)
         return move_mounts_to_kig(w, mounts, linux_, root);
+    if (!own_mount_ns && w->runtime == OCI_RUNTIME_RUNC)
+        return drop_masks_for_runc(w, linux_);
     return 0;
 }
 

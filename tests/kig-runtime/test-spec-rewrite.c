@@ -263,6 +263,27 @@ static void test_gvisor_mounts_move_to_kig(void **state)
 }
 
 /* One missing feature at a time: only its rule fires. */
+/* Where mounts on /proc/self/fd/N work (kig-trace's mount rule), the runtime mounts; runc's validator then
+ * refuses masked or read-only paths without a mount namespace, crun applies them. */
+static void test_masks_without_mount_namespace(void **state)
+{
+    struct runtime_features f;
+    gvisor_features(&f);
+    f.mount_via_proc_fd = true;
+    json_t *in = load(cri_container);
+    struct spec_rewrite rw;
+    assert_int_equal(spec_rewrite(in, &f, OCI_RUNTIME_RUNC, &rw), 0);
+    assert_null(rw.kig_mounts);
+    assert_null(path(rw.config, "linux", "maskedPaths"));
+    assert_null(path(rw.config, "linux", "readonlyPaths"));
+    assert_true(rewrites_mention(&rw, "linux.maskedPaths (2) not applied: runc refuses them"));
+    spec_rewrite_done(&rw);
+    assert_int_equal(spec_rewrite(in, &f, OCI_RUNTIME_CRUN, &rw), 0);
+    assert_int_equal(json_array_size(path(rw.config, "linux", "maskedPaths")), 2);
+    spec_rewrite_done(&rw);
+    json_decref(in);
+}
+
 static void test_single_features(void **state)
 {
     static const struct {
@@ -385,6 +406,7 @@ int main(void)
         cmocka_unit_test(test_gvisor_process),
         cmocka_unit_test(test_gvisor_resources),
         cmocka_unit_test(test_gvisor_mounts_move_to_kig),
+        cmocka_unit_test(test_masks_without_mount_namespace),
         cmocka_unit_test(test_single_features),
         cmocka_unit_test(test_malformed),
         cmocka_unit_test(test_process_rules_alone),
