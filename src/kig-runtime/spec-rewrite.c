@@ -612,28 +612,28 @@ static int move_mounts_to_kig(struct rewriter *w, json_t *mounts, json_t *linux_
     return 0;
 }
 
+/* Removes linux.<key> from the config, noting why it is not applied (nothing to note for an empty list). */
+static int drop_path_list(struct rewriter *w, json_t *linux_, const char *key, const char *why)
+{
+    json_t *list;
+    int r = ARR(w, linux_, key, "linux", &list);
+    if (r < 0 || !list || json_array_size(list) == 0)
+        return r;
+    if ((r = note(w, "linux.%s (%zu) not applied: %s", key, json_array_size(list), why)) < 0)
+        return r;
+    json_object_del(linux_, key);
+    return 0;
+}
+
 /* runc's config validator refuses masked and read-only paths without a mount namespace ("unable to restrict
  * sys entries without a private MNT namespace"). Where the runtime makes the mounts itself (mounts on
  * /proc/self/fd/N reach their target, e.g. under kig-trace's mount rule), kig-runtime cannot mask paths of a
  * /proc the runtime mounts after it: for runc they are dropped (crun applies them). */
 static int drop_masks_for_runc(struct rewriter *w, json_t *linux_)
 {
-    static const char *const path_lists[] = {"maskedPaths", "readonlyPaths"};
-    for (size_t k = 0; k < ARRAY_SIZE(path_lists); k++) {
-        json_t *list;
-        int r = ARR(w, linux_, path_lists[k], "linux", &list);
-        if (r < 0)
-            return r;
-        if (!list || json_array_size(list) == 0)
-            continue;
-        if ((r = note(w,
-                      "linux.%s (%zu) not applied: runc refuses them without a mount namespace of the "
-                      "container's own",
-                      path_lists[k], json_array_size(list))) < 0)
-            return r;
-        json_object_del(linux_, path_lists[k]);
-    }
-    return 0;
+    static const char *const why = "runc refuses them without a mount namespace of the container's own";
+    int r = drop_path_list(w, linux_, "maskedPaths", why);
+    return r < 0 ? r : drop_path_list(w, linux_, "readonlyPaths", why);
 }
 
 static int rewrite_mounts(struct rewriter *w, json_t *linux_)
@@ -649,14 +649,10 @@ static int rewrite_mounts(struct rewriter *w, json_t *linux_)
     json_t *ro_paths;
     if ((r = ARR(w, linux_, "readonlyPaths", "linux", &ro_paths)) < 0)
         return r;
-    if (ro_paths && json_array_size(ro_paths) > 0 && !w->f->bind_remount) {
-        if ((r = note(w,
-                      "linux.readonlyPaths (%zu) not applied: read-only bind mounts need MS_REMOUNT, which "
-                      "the sandbox rejects",
-                      json_array_size(ro_paths))) < 0)
-            return r;
-        json_object_del(linux_, "readonlyPaths");
-    }
+    if (ro_paths && !w->f->bind_remount &&
+        (r = drop_path_list(w, linux_, "readonlyPaths",
+                            "read-only bind mounts need MS_REMOUNT, which the sandbox rejects")) < 0)
+        return r;
     json_t *ro;
     if ((r = BOOL(w, root, "readonly", "root", &ro)) < 0)
         return r;
