@@ -210,6 +210,13 @@ static void unmount_pod_logs(const char *root)
         }
 }
 
+/* Every mount of the node: its log binds outside root first, then everything at or below root. */
+static int unmount_node_dirs(const char *root)
+{
+    unmount_pod_logs(root);
+    return unmount_below(root);
+}
+
 static int mount_node_dirs(const struct node_setup *n)
 {
     int r = mount_tmpfs(n->root, "mode=0755");
@@ -754,10 +761,8 @@ int node_setup_prepare(struct node_setup *n, const struct data_dir *d, const cha
 {
     int r;
     /* What a killed supervisor left (containers' mounts, a half-torn-down node) goes first. */
-    if (is_mount_point(n->root)) {
-        unmount_pod_logs(n->root);
-        (void)unmount_below(n->root);
-    }
+    if (is_mount_point(n->root))
+        (void)unmount_node_dirs(n->root);
     if ((r = mount_node_dirs(n)) < 0 || (r = vkernel_apply(n)) < 0 || (r = choose_pod_network(n)) < 0 ||
         (r = plan_trace_rules(n)) < 0 || (r = ensure_node_ip(n, d)) < 0 ||
         (r = write_configs(n, d, cluster_name, server)) < 0) {
@@ -782,8 +787,7 @@ static int teardown_paths(const char *root, const char *vkernel_run_dir, const c
 {
     int r = 0, k;
     kill_tracers(run_dir);
-    unmount_pod_logs(root);
-    if ((k = unmount_below(root)) < 0)
+    if ((k = unmount_node_dirs(root)) < 0)
         r = k;
     if ((k = vkernel_teardown(vkernel_run_dir)) < 0)
         r = k;
