@@ -117,11 +117,12 @@ finish() {
 # assert_down_leaves_nothing DATA_DIR MOUNTS_BEFORE [kig down options...]: `kig down` exits 0 and leaves no
 # process of the cluster and no mount (the mount table is as MOUNTS_BEFORE, from mount_snapshot).
 assert_down_leaves_nothing() {
-    local data=$1 before=$2 out
+    local data=$1 before=$2 out rc
     shift 2
     out=$("$KIG" down --data-dir "$data" "$@" 2>&1)
-    assert_eq "kig down${*:+ $*} exits 0" 0 $?
-    [ -z "$out" ] || printf '%s\n' "$out" | tail -n 3 | sed 's/^/#   /'
+    rc=$?
+    assert_eq "kig down${*:+ $*} exits 0" 0 "$rc"
+    [ "$rc" = 0 ] || printf '%s\n' "$out" | tail -n 3 | sed 's/^/#   /'
     assert_eq "no kig, etcd, kube-*, containerd or kubelet process is left" "" "$(kig_processes)"
     assert_eq "no mount was left behind" "$before" "$(mount_snapshot)"
 }

@@ -257,11 +257,8 @@ inside() {
     assert_eq "after kig-proxy's restart: NodePort" echo "$(timeout 20 "$W/bin/netbench" hello 10.200.0.1 "$node_port" 2>&1 | cut -c1-4)"
 
     kc delete -f "$W/manifests.yaml" --wait=false >/dev/null 2>&1
-    out=$("$KIG" down --data-dir "$D" 2>&1)
-    assert_eq "kig down exits 0" 0 $?
-    assert_eq "no kig, etcd, kube-*, containerd or kubelet process is left" "" "$(kig_processes)"
+    assert_down_leaves_nothing "$D" "$mounts_before"
     assert_eq "no netbench or holder process is left" "" "$(ps -eo pid=,comm= | awk '$2 ~ /^(netbench|sleep|pause|kig-pause)$/' || true)"
-    assert_eq "no mount was left behind" "$mounts_before" "$(mount_snapshot)"
     finish
 }
 
@@ -270,10 +267,9 @@ if [ "${1:-}" = --inside ]; then
     exit
 fi
 
-[ -x "$KIG" ] || { echo "not ok - kig not built at $KIG"; exit 1; }
-for c in /usr/bin/etcd /usr/bin/containerd /usr/bin/ctr "${KIG_K8S_BIN_DIR:-/var/cache/kig/kubernetes-1.20.2/bin}/kubelet" "$KUBECTL" /bin/busybox; do
-    [ -x "$c" ] || { echo "# $c missing (apt-get install etcd-server containerd kubernetes-client busybox-static; scripts/build-kubernetes.sh)"; exit 77; }
-done
+require_programs "apt-get install etcd-server containerd kubernetes-client busybox-static; scripts/build-kubernetes.sh" \
+    /usr/bin/etcd /usr/bin/containerd /usr/bin/ctr "${KIG_K8S_BIN_DIR:-/var/cache/kig/kubernetes-1.20.2/bin}/kubelet" \
+    "$KUBECTL" /bin/busybox
 work=$(mktemp -d /tmp/kig-test-pod-network.XXXXXX)
 chmod 755 "$work"
 if [ "${KIG_TEST_KEEP:-0}" = 1 ]; then echo "# work directory: $work"; else trap 'rm -rf "$work"' EXIT; fi
