@@ -15,6 +15,7 @@
 #include "datadir.h"
 #include "strv.h"
 
+#include <jansson.h>
 #include <stdbool.h>
 #include <stddef.h>
 
@@ -82,3 +83,8 @@ int node_setup_record_tracer(const char *run_dir, const char *pid_file);
 
 /* For `kig down` without a supervisor: undo what a killed supervisor left in this data dir. */
 int node_setup_cleanup(const struct data_dir *d);
+
+/* Appends to OUT the arguments of the vkernel plan's `trace_args` that containerd's tracer gets: all but
+ * the path redirects (--rule redirect, --redirect FROM=TO), whose rule would stop every path syscall of
+ * every pod. */
+int node_trace_args_from_plan(struct strv *out, const json_t *plan_args);
