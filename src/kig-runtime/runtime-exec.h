@@ -45,6 +45,10 @@ int oci_runtime_run(const struct oci_runtime *rt, const struct global_options *g
 int oci_runtime_exec(const struct oci_runtime *rt, const struct global_options *g, const char *const *args,
                      size_t n_args);
 
+/* A memfd (close-on-exec) holding a copy of the file at path, sealed against any change: what crun and
+ * runc check /proc/self/exe for before they skip copying themselves. Returns the fd or -errno. */
+int oci_runtime_sealed_copy(const char *path);
+
 /* `runtime state ID`, parsed. Returns -ENOENT when the runtime does not know the container. */
 int oci_runtime_state(const struct oci_runtime *rt, const struct global_options *g, const char *id,
                       json_t **ret);

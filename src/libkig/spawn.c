@@ -50,7 +50,9 @@ static _noreturn_ void child_exec(const struct spawn_options *o, int err_pipe)
     if (o->cwd && chdir(o->cwd) < 0)
         goto fail;
     char *const *envp = o->envp ? (char *const *)o->envp : environ;
-    if (strchr(o->argv[0], '/'))
+    if (o->exec_from_fd)
+        fexecve(o->exec_fd, (char *const *)o->argv, envp);
+    else if (strchr(o->argv[0], '/'))
         execve(o->argv[0], (char *const *)o->argv, envp);
     else {
         char *path = find_executable(o->argv[0]);

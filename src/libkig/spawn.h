@@ -16,6 +16,8 @@ struct spawn_options {
     int stderr_fd;
     bool new_session;     /* setsid(): own process group, no controlling terminal */
     bool die_with_parent; /* PR_SET_PDEATHSIG SIGKILL */
+    bool exec_from_fd;    /* run the program open at exec_fd (fexecve) instead of looking up argv[0] */
+    int exec_fd;
 };
 
 /* Forks and execs. Fails with the exec's errno (e.g. -ENOENT) if the program could not be started. */
