@@ -445,6 +445,18 @@ static _printf_(3, 4) void appendf(char *buf, size_t size, const char *fmt, ...)
     va_end(ap);
 }
 
+/* The options runc sets on a bind mount, and on cgroup v1 mounts (binds of each hierarchy), with a second
+ * mount(MS_BIND | MS_REMOUNT | flags): every flag but MS_BIND, MS_REC and propagation (libcontainer's
+ * mountToRootfs). crun passes them with the bind. */
+static bool runc_remounts_for(const char *option)
+{
+    static const char *const names[] = {"nosuid", "nodev", "noexec", "noatime", "nodiratime", "relatime"};
+    for (size_t i = 0; i < ARRAY_SIZE(names); i++)
+        if (strcmp(option, names[i]) == 0)
+            return true;
+    return false;
+}
+
 /* Rewrites one mount's options in place; describes the changes in `changes`. */
 static int rewrite_mount_options(struct rewriter *w, json_t *m, const char *type, char *changes, size_t size)
 {
@@ -461,6 +473,15 @@ static int rewrite_mount_options(struct rewriter *w, json_t *m, const char *type
         if (strcmp(name, "ro") == 0 && ro_needs_remount && !w->f->bind_remount) {
             appendf(changes, size,
                     "ro dropped (a read-only bind needs MS_REMOUNT, which the sandbox rejects)");
+            json_array_remove(options, i);
+            continue;
+        }
+        if (ro_needs_remount && w->runtime == OCI_RUNTIME_RUNC && !w->f->bind_remount &&
+            runc_remounts_for(name)) {
+            appendf(changes, size,
+                    "%s dropped (runc applies it to a bind with MS_REMOUNT, which the sandbox "
+                    "rejects)",
+                    name);
             json_array_remove(options, i);
             continue;
         }
@@ -510,7 +531,10 @@ static int rewrite_one_mount(struct rewriter *w, json_t *mounts, size_t i)
                                  "/dev/pts", "options", "bind", "nosuid", "noexec");
         if (!bind || json_array_set_new(mounts, i, bind) < 0)
             return -ENOMEM;
-        return 0;
+        /* The bind's options go through the same rules as any bind's. */
+        m = bind;
+        dest = json_string_value(json_object_get(m, "destination"));
+        type = "bind";
     }
     char changes[400] = "";
     if ((r = rewrite_mount_options(w, m, type, changes, sizeof(changes))) < 0)

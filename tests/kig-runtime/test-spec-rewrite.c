@@ -284,6 +284,45 @@ static void test_masks_without_mount_namespace(void **state)
     json_decref(in);
 }
 
+/* runc sets a bind's flags with a bind remount, which gVisor rejects: they go, for runc only, and the
+ * /dev/pts bind that replaces devpts is a bind like any other. crun passes them with the bind. */
+static void test_runc_bind_flags(void **state)
+{
+    struct runtime_features f;
+    gvisor_features(&f);
+    f.mount_via_proc_fd = true;
+    json_t *in = load(cri_container);
+    struct spec_rewrite rw;
+    assert_int_equal(spec_rewrite(in, &f, OCI_RUNTIME_RUNC, &rw), 0);
+    const json_t *pts = find_mount(json_object_get(rw.config, "mounts"), "/dev/pts");
+    assert_non_null(pts);
+    assert_string_equal(json_string_value(json_object_get(pts, "type")), "bind");
+    const json_t *options = json_object_get(pts, "options");
+    assert_int_equal(json_array_size(options), 1);
+    assert_true(array_has_string(options, "bind"));
+    assert_true(rewrites_mention(&rw, "mount /dev/pts: nosuid dropped (runc applies it to a bind"));
+    /* runc binds each cgroup v1 hierarchy and remounts it with the flags. */
+    const json_t *cg = find_mount(json_object_get(rw.config, "mounts"), "/sys/fs/cgroup");
+    assert_int_equal(json_array_size(json_object_get(cg, "options")), 0);
+    /* Not a bind: runc mounts it with its flags at once. */
+    const json_t *proc = find_mount(json_object_get(rw.config, "mounts"), "/proc");
+    assert_int_equal(json_array_size(json_object_get(proc, "options")), 3);
+    spec_rewrite_done(&rw);
+
+    assert_int_equal(spec_rewrite(in, &f, OCI_RUNTIME_CRUN, &rw), 0);
+    pts = find_mount(json_object_get(rw.config, "mounts"), "/dev/pts");
+    assert_true(array_has_string(json_object_get(pts, "options"), "nosuid"));
+    assert_true(array_has_string(json_object_get(pts, "options"), "noexec"));
+    spec_rewrite_done(&rw);
+
+    f.bind_remount = true;
+    assert_int_equal(spec_rewrite(in, &f, OCI_RUNTIME_RUNC, &rw), 0);
+    pts = find_mount(json_object_get(rw.config, "mounts"), "/dev/pts");
+    assert_true(array_has_string(json_object_get(pts, "options"), "nosuid"));
+    spec_rewrite_done(&rw);
+    json_decref(in);
+}
+
 static void test_single_features(void **state)
 {
     static const struct {
@@ -407,6 +446,7 @@ int main(void)
         cmocka_unit_test(test_gvisor_resources),
         cmocka_unit_test(test_gvisor_mounts_move_to_kig),
         cmocka_unit_test(test_masks_without_mount_namespace),
+        cmocka_unit_test(test_runc_bind_flags),
         cmocka_unit_test(test_single_features),
         cmocka_unit_test(test_malformed),
         cmocka_unit_test(test_process_rules_alone),
