@@ -152,7 +152,9 @@ component_field() { # NAME FIELD
 restarted_since() { [ "$(component_field "$1" restarts)" -gt "$2" ]; }
 component_ready() { [ "$(component_field "$1" ready)" = true ]; }
 node_ready() { [ "$(kc_raw get node kig -o jsonpath='{.status.conditions[?(@.type=="Ready")].status}' 2>/dev/null)" = True ]; }
-pod_exec() { kc_raw exec "$@" 2>&1; }
+# A stream that never closes fails its check instead of stalling the suite (seen once: `kubectl exec` into
+# the hostNetwork pod printed its output and did not exit for 5 minutes).
+pod_exec() { timeout 120 "$KUBECTL" --request-timeout=60s exec "$@" 2>&1; }
 events_for() { kc_raw get events --field-selector "involvedObject.name=$1" -o jsonpath='{range .items[*]}{.reason}: {.message}{"\n"}{end}' 2>/dev/null; }
 # The first line of a container's log.
 log_of() { kc_raw logs "$@" 2>&1; }
