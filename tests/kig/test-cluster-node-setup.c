@@ -23,12 +23,17 @@ static char *joined(const struct strv *v)
     return buf;
 }
 
-static json_t *args_of(const char *text)
+/* The arguments containerd's tracer gets from a plan's trace_args (JSON), joined by spaces. */
+static void assert_trace_args(const char *plan_json, const char *expected)
 {
     json_error_t err;
-    json_t *j = json_loads(text, 0, &err);
-    assert_non_null(j);
-    return j;
+    json_t *plan = json_loads(plan_json, 0, &err);
+    assert_non_null(plan);
+    struct strv out = {0};
+    assert_int_equal(node_trace_args_from_plan(&out, plan), 0);
+    assert_string_equal(joined(&out), expected);
+    strv_done(&out);
+    json_decref(plan);
 }
 
 /* The path redirects of the plan (rule and arguments, wherever they appear) never reach containerd's
@@ -36,32 +41,18 @@ static json_t *args_of(const char *text)
 static void test_redirects_are_left_out(void **state)
 {
     (void)state;
-    json_t *plan = args_of("[\"--rule\", \"redirect\", \"--rule\", \"statfs\","
-                           " \"--redirect\", \"/proc/sys/net/bridge=/run/kig/v/net/bridge\","
-                           " \"--redirect\", \"/proc/sys/net/ipv6=/run/kig/v/net/ipv6\","
-                           " \"--uname-release\", \"5.10.0\", \"--rule\", \"subreaper\"]");
-    struct strv out = {0};
-    assert_int_equal(node_trace_args_from_plan(&out, plan), 0);
-    assert_string_equal(joined(&out), "--rule statfs --uname-release 5.10.0 --rule subreaper");
-    strv_done(&out);
-    json_decref(plan);
+    assert_trace_args("[\"--rule\", \"redirect\", \"--rule\", \"statfs\","
+                      " \"--redirect\", \"/proc/sys/net/bridge=/run/kig/v/net/bridge\","
+                      " \"--redirect\", \"/proc/sys/net/ipv6=/run/kig/v/net/ipv6\","
+                      " \"--uname-release\", \"5.10.0\", \"--rule\", \"subreaper\"]",
+                      "--rule statfs --uname-release 5.10.0 --rule subreaper");
 }
 
 static void test_plan_without_redirects_is_unchanged(void **state)
 {
     (void)state;
-    json_t *plan = args_of("[\"--rule\", \"statfs\", \"--rule\", \"mount\"]");
-    struct strv out = {0};
-    assert_int_equal(node_trace_args_from_plan(&out, plan), 0);
-    assert_string_equal(joined(&out), "--rule statfs --rule mount");
-    strv_done(&out);
-    json_decref(plan);
-
-    plan = args_of("[]");
-    assert_int_equal(node_trace_args_from_plan(&out, plan), 0);
-    assert_int_equal(out.n, 0);
-    strv_done(&out);
-    json_decref(plan);
+    assert_trace_args("[\"--rule\", \"statfs\", \"--rule\", \"mount\"]", "--rule statfs --rule mount");
+    assert_trace_args("[]", "");
 }
 
 /* A trailing "--rule" or "--redirect" without its argument is passed on: kig-trace's own option parser
@@ -69,12 +60,7 @@ static void test_plan_without_redirects_is_unchanged(void **state)
 static void test_dangling_option_is_kept(void **state)
 {
     (void)state;
-    json_t *plan = args_of("[\"--rule\", \"statfs\", \"--redirect\"]");
-    struct strv out = {0};
-    assert_int_equal(node_trace_args_from_plan(&out, plan), 0);
-    assert_string_equal(joined(&out), "--rule statfs --redirect");
-    strv_done(&out);
-    json_decref(plan);
+    assert_trace_args("[\"--rule\", \"statfs\", \"--redirect\"]", "--rule statfs --redirect");
 }
 
 int main(void)
