@@ -73,6 +73,13 @@ static void gvisor_features(struct runtime_features *f)
     f->rlimits = (1u << 10) - 1; /* RLIMIT_CPU .. RLIMIT_AS */
 }
 
+/* gVisor with kig-trace's mount rule: mounts on /proc/self/fd/N reach their target. */
+static void traced_gvisor_features(struct runtime_features *f)
+{
+    gvisor_features(f);
+    f->mount_via_proc_fd = true;
+}
+
 static json_t *load(const char *text)
 {
     json_error_t err;
@@ -268,8 +275,7 @@ static void test_gvisor_mounts_move_to_kig(void **state)
 static void test_masks_without_mount_namespace(void **state)
 {
     struct runtime_features f;
-    gvisor_features(&f);
-    f.mount_via_proc_fd = true;
+    traced_gvisor_features(&f);
     json_t *in = load(cri_container);
     struct spec_rewrite rw;
     assert_int_equal(spec_rewrite(in, &f, OCI_RUNTIME_RUNC, &rw), 0);
@@ -289,8 +295,7 @@ static void test_masks_without_mount_namespace(void **state)
 static void test_runc_bind_flags(void **state)
 {
     struct runtime_features f;
-    gvisor_features(&f);
-    f.mount_via_proc_fd = true;
+    traced_gvisor_features(&f);
     json_t *in = load(cri_container);
     struct spec_rewrite rw;
     assert_int_equal(spec_rewrite(in, &f, OCI_RUNTIME_RUNC, &rw), 0);
