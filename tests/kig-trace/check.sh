@@ -252,7 +252,7 @@ case_netns_pin() {
     fi
     mkdir -p "$TMP/netns"
     out=$(sandboxed "$KT" --netns-dir "$TMP/netns" -- "$P/probe-fs" netns-pin "$TMP/netns/cni-test" 2>&1)
-    expect_eq "netns-pin rule: a pin of ns/net opens and is nsfs; unmount and removal work" "pin: ok
+    expect_eq "netns-pin rule: a pin of ns/net opens and is nsfs; unmount and removal work; a removed pin is ENOENT" "pin: ok
 fstatfs: nsfs" "$out"
     if [ "$GVISOR" = 1 ]; then
         out=$("$P/probe-fs" netns-pin "$TMP/netns/cni-test2" 2>&1)

@@ -92,7 +92,7 @@ static int mount_via_fd(const char *dir)
 
 /* What containerd's CRI does with a pod's network namespace: bind-mount the thread's ns/net link onto a file
  * (the pin), open it and check it with fstatfs == NSFS_MAGIC, then unmount it (EINVAL: not a mount point, is
- * fine) and remove it. */
+ * fine) and remove it; then statfs of the removed pin must give ENOENT. */
 static int netns_pin(const char *pin)
 {
     int fd = open(pin, O_CREAT | O_WRONLY | O_CLOEXEC, 0600);
@@ -121,6 +121,11 @@ static int netns_pin(const char *pin)
         printf("umount: %s\n", strerror(errno)), rc = 1;
     if (unlink(pin) < 0)
         printf("unlink: %s\n", strerror(errno)), rc = 1;
+    /* containerd's Closed() asks statfs whether the pin is still there. */
+    if (statfs(pin, &st) == 0)
+        printf("statfs after removal: succeeded\n"), rc = 1;
+    else if (errno != ENOENT)
+        printf("statfs after removal: %s\n", strerror(errno)), rc = 1;
     return rc;
 }
 

@@ -7,8 +7,9 @@
  * pin only has to look right to containerd:
  *  - the bind mount of a /proc/.../ns/net onto a file under a netns directory succeeds without being made
  *    (the file stays an empty regular file, which opens fine);
- *  - statfs/fstatfs of anything under a netns directory answers NSFS_MAGIC (else containerd would decide the
- *    namespace is gone and skip the CNI DEL that frees the pod's address);
+ *  - statfs/fstatfs of a pin (an existing file under a netns directory) answers NSFS_MAGIC (else containerd
+ *    would decide the namespace is gone and skip the CNI DEL that frees the pod's address); a pin that no
+ *    longer exists gets the real ENOENT;
  *  - the unmount needs nothing: containerd ignores EINVAL ("not a mount point").
  * kig enables this rule only when a trial pin fails in the sandbox (newer gVisor releases pin for real). */
 #include "log.h"
@@ -20,6 +21,7 @@
 #include <linux/magic.h>
 #include <string.h>
 #include <sys/mount.h>
+#include <sys/stat.h>
 #include <sys/statfs.h>
 #include <sys/syscall.h>
 
@@ -94,6 +96,12 @@ static enum trap_action pin_statfs(struct trap *t)
     int r = t->nr == SYS_statfs ? trap_read_path(t, 0, -1, path, sizeof(path))
                                 : trap_fd_path(t, (int)trap_arg(t, 0), path, sizeof(path));
     if (r < 0 || !netns_dir_holds(path))
+        return TRAP_PASS;
+    /* A pin that is gone must say so: containerd's netns Closed() takes ENOENT from statfs as "closed",
+     * but a made-up NSFS_MAGIC sent it on to open(), whose ENOENT it reports as an error: every status
+     * call of a stopped pod failed and kubelet took two minutes to delete it. */
+    struct stat exists;
+    if (t->nr == SYS_statfs && stat(path, &exists) < 0)
         return TRAP_PASS;
     struct statfs st;
     rule_fill_statfs(NSFS_MAGIC, &st);
