@@ -168,26 +168,12 @@ char **oci_runtime_argv(const struct oci_runtime *rt, const struct global_option
     return b.v;
 }
 
-static int write_all(int fd, const char *p, size_t n)
-{
-    while (n > 0) {
-        ssize_t w = write(fd, p, n);
-        if (w < 0 && errno == EINTR)
-            continue;
-        if (w <= 0)
-            return w < 0 ? negative_errno() : -EIO;
-        p += w;
-        n -= (size_t)w;
-    }
-    return 0;
-}
-
 int oci_runtime_sealed_copy(const char *path)
 {
     _cleanup_close_ int src = open(path, O_RDONLY | O_CLOEXEC);
     if (src < 0)
         return negative_errno();
-    int fd = memfd_create("kig-runtime-sealed", MFD_CLOEXEC | MFD_ALLOW_SEALING);
+    _cleanup_close_ int fd = memfd_create("kig-runtime-sealed", MFD_CLOEXEC | MFD_ALLOW_SEALING);
     if (fd < 0)
         return negative_errno();
     char buf[64 * 1024];
@@ -195,25 +181,17 @@ int oci_runtime_sealed_copy(const char *path)
         ssize_t n = read(src, buf, sizeof(buf));
         if (n < 0 && errno == EINTR)
             continue;
-        if (n <= 0) {
-            if (n == 0)
-                break;
-            int r = negative_errno();
-            close(fd);
-            return r;
-        }
+        if (n < 0)
+            return negative_errno();
+        if (n == 0)
+            break;
         int r = write_all(fd, buf, (size_t)n);
-        if (r < 0) {
-            close(fd);
+        if (r < 0)
             return r;
-        }
     }
-    if (fcntl(fd, F_ADD_SEALS, F_SEAL_SEAL | F_SEAL_SHRINK | F_SEAL_GROW | F_SEAL_WRITE) < 0) {
-        int r = negative_errno();
-        close(fd);
-        return r;
-    }
-    return fd;
+    if (fcntl(fd, F_ADD_SEALS, F_SEAL_SEAL | F_SEAL_SHRINK | F_SEAL_GROW | F_SEAL_WRITE) < 0)
+        return negative_errno();
+    return TAKE_FD(fd);
 }
 
 /* crun and runc re-execute themselves from a sealed memfd unless they already run from one (or from a

@@ -58,7 +58,7 @@ int read_line(const char *path, char **ret)
     return 0;
 }
 
-static int write_all(int fd, const void *data, size_t len)
+int write_all(int fd, const void *data, size_t len)
 {
     const char *p = data;
     while (len > 0) {
@@ -68,6 +68,8 @@ static int write_all(int fd, const void *data, size_t len)
                 continue;
             return negative_errno();
         }
+        if (w == 0)
+            return -EIO; /* no progress: do not spin */
         p += w;
         len -= (size_t)w;
     }

@@ -9,6 +9,8 @@
 int read_file(const char *path, char **ret, size_t *ret_len, size_t max);
 /* Reads the first line of a file, without its newline. */
 int read_line(const char *path, char **ret);
+/* Writes all of data to fd, retrying short writes and EINTR. */
+int write_all(int fd, const void *data, size_t len);
 /* Writes data to path through a temporary file and rename, so readers see old or new, never half. */
 int write_file_atomic(const char *path, const void *data, size_t len, mode_t mode);
 /* Writes data to an existing file in one write(2) (for /proc, /sys and cgroup files). */

@@ -4,6 +4,7 @@
 #include "cluster-cli.h"
 #include "component-table.h"
 #include "datadir.h"
+#include "fileutil.h"
 #include "log.h"
 #include "macro.h"
 #include "supervisor-ctl.h"
@@ -14,21 +15,6 @@
 #include <time.h>
 
 #define FOLLOW_INTERVAL_MS 200
-
-static int write_all(int fd, const char *buf, size_t len)
-{
-    while (len > 0) {
-        ssize_t w = write(fd, buf, len);
-        if (w < 0) {
-            if (errno == EINTR)
-                continue;
-            return negative_errno();
-        }
-        buf += w;
-        len -= (size_t)w;
-    }
-    return 0;
-}
 
 /* Copies from fd's current offset to its end onto stdout. */
 static int copy_available(int fd)
