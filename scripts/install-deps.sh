@@ -5,7 +5,7 @@ set -euo pipefail
 
 BUILD=(meson ninja-build pkg-config gcc clang lld libclang-rt-14-dev clang-format
     libseccomp-dev libjansson-dev libssl-dev libcurl4-openssl-dev libcmocka-dev libfuse3-dev
-    libmnl-dev libslirp-dev libglib2.0-dev)
+    libmnl-dev libslirp-dev libglib2.0-dev libmount-dev)
 RUNTIME=(runsc containerd runc crun etcd-server etcd-client iptables containernetworking-plugins
     iproute2 busybox-static fuse3 util-linux procps)
 KUBERNETES_BUILD=(golang-go rsync dpkg-dev)

@@ -34,6 +34,7 @@ static const struct component_info table[_COMPONENT_MAX] = {
     [COMPONENT_KIG_PROXY] = {"kig-proxy", "KIG_PROXY", false, NULL, true},
     [COMPONENT_KIG_SWITCH] = {"kig-switch", "KIG_SWITCH", false, NULL, true},
     [COMPONENT_KIG_SHIM] = {"kig-shim", "KIG_SHIM", false, NULL, true},
+    [COMPONENT_KIG_MOUNT] = {"kig-mount", "KIG_MOUNT", false, NULL, true},
 };
 
 const struct component_info *component_info(enum component c)

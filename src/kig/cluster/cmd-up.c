@@ -29,7 +29,7 @@
 #include <time.h>
 #include <unistd.h>
 
-#define DEFAULT_TIMEOUT_S 180
+#define DEFAULT_TIMEOUT_S       180
 #define MAX_INSECURE_REGISTRIES 16
 /* A component that died this often without ever becoming ready is misconfigured, not slow. */
 #define FAIL_FAST_RESTARTS 4
@@ -195,10 +195,10 @@ static int check_binaries(enum cluster_mode mode)
 {
     /* The node's own helpers, which the component table does not list: kig-trace wraps containerd,
      * containerd runs kig-shim (which runs the runc-v2 shim), kig-runtime (which runs crun or runc) and
-     * kig-cni. */
+     * kig-cni; kubelet runs kig-mount as its mount(8). */
     static const enum component node_helpers[] = {COMPONENT_KIG_TRACE, COMPONENT_KIG_RUNTIME,
-                                                  COMPONENT_KIG_CNI, COMPONENT_CONTAINERD_SHIM_RUNC_V2,
-                                                  COMPONENT_KIG_SHIM};
+                                                  COMPONENT_KIG_CNI,   COMPONENT_CONTAINERD_SHIM_RUNC_V2,
+                                                  COMPONENT_KIG_SHIM,  COMPONENT_KIG_MOUNT};
     if (mode & CLUSTER_MODE_FULL)
         for (size_t i = 0; i < ARRAY_SIZE(node_helpers); i++) {
             _cleanup_free_ char *path = NULL;

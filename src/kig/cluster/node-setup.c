@@ -53,7 +53,8 @@ int node_setup_init(struct node_setup *n, const struct data_dir *d, const char *
     n->switch_dir = path_join(d->root, KIG_NODE_SWITCH_DIR);
     n->cni_ipam_dir = path_join(n->root, "cni/ipam");
     n->shim_dir = path_join(n->root, "shim");
-    if (!n->switch_dir || !n->cni_ipam_dir || !n->shim_dir)
+    n->kubelet_path_dir = path_join(n->root, "kubelet-path");
+    if (!n->switch_dir || !n->cni_ipam_dir || !n->shim_dir || !n->kubelet_path_dir)
         return -ENOMEM;
     if (!n->containerd_root || !n->containerd_state || !n->containerd_socket || !n->containerd_config ||
         !n->kubelet_root || !n->kubelet_config || !n->kubelet_kubeconfig || !n->proxy_kubeconfig ||
@@ -80,6 +81,7 @@ void node_setup_done(struct node_setup *n)
                       &n->cni_ipam_dir,
                       &n->shim_dir,
                       &n->real_shim,
+                      &n->kubelet_path_dir,
                       &n->vkernel_run_dir,
                       &n->trace_path};
     for (size_t i = 0; i < ARRAY_SIZE(paths); i++) {
@@ -152,8 +154,9 @@ static int mount_tmpfs(const char *path, const char *options)
 
 static int make_dirs(const struct node_setup *n)
 {
-    const char *dirs[] = {n->containerd_root, n->containerd_state, n->cni_bin,    n->cni_conf,
-                          n->cni_ipam_dir,    n->runtime_root,     n->switch_dir, n->shim_dir};
+    const char *dirs[] = {n->containerd_root, n->containerd_state, n->cni_bin,
+                          n->cni_conf,        n->cni_ipam_dir,     n->runtime_root,
+                          n->switch_dir,      n->shim_dir,         n->kubelet_path_dir};
     for (size_t i = 0; i < ARRAY_SIZE(dirs); i++) {
         int r = mkdir_p(dirs[i], 0755);
         if (r < 0)
@@ -616,13 +619,31 @@ static int link_shim(struct node_setup *n)
     return 0;
 }
 
+/* kubelet runs mount(8) for its volumes; <node>/kubelet-path/mount -> kig-mount, first in kubelet's PATH (the
+ * supervisor puts it there), makes subPath mounts work where the sandbox refuses bind remounts. */
+static int link_kubelet_mount(const struct node_setup *n)
+{
+    _cleanup_free_ char *wrapper = NULL;
+    int r = component_require(COMPONENT_KIG_MOUNT, &wrapper);
+    if (r < 0)
+        return r;
+    _cleanup_free_ char *link = path_join(n->kubelet_path_dir, "mount");
+    if (!link)
+        return log_error_errno(ENOMEM, "out of memory");
+    (void)unlink(link);
+    if (symlink(wrapper, link) < 0)
+        return log_error_errno(negative_errno(), "cannot create %s: %m", link);
+    return 0;
+}
+
 static int write_configs(struct node_setup *n, const struct data_dir *d, const char *cluster_name,
                          const char *server)
 {
     _cleanup_free_ char *runtime = NULL;
     bool tap = strcmp(n->pod_network, "tap") == 0;
     int r = component_require(COMPONENT_KIG_RUNTIME, &runtime);
-    if (r < 0 || (r = link_cni_plugin(n)) < 0 || (tap && (r = link_shim(n)) < 0))
+    if (r < 0 || (r = link_cni_plugin(n)) < 0 || (tap && (r = link_shim(n)) < 0) ||
+        (r = link_kubelet_mount(n)) < 0)
         return r;
     char *text = NULL;
     _cleanup_free_ char *registries = path_join(d->run, KIG_REGISTRY_HOSTS_DIR);

@@ -36,6 +36,7 @@
 struct supervised {
     const struct component_spec *spec;
     struct strv argv;
+    struct strv env; /* empty: the supervisor's own environment */
     char *path;
     char *log_path;
     pid_t pid;
@@ -213,6 +214,7 @@ static void start_component(struct supervisor *sv, struct supervised *c)
     component_log_marker(c, "starting %s", c->path);
     struct spawn_options o = {
         .argv = strv_argv(&c->argv),
+        .envp = c->env.n ? strv_argv(&c->env) : NULL,
         .stdin_fd = SPAWN_DEVNULL,
         .stdout_fd = log_fd,
         .stderr_fd = log_fd,
@@ -594,6 +596,18 @@ static int prepare_node(struct supervisor *sv)
     return 0;
 }
 
+/* The supervisor's environment with DIR first in PATH. */
+static int environment_with_path_first(const char *dir, struct strv *env)
+{
+    const char *path = getenv("PATH");
+    if (strv_pushf(env, "PATH=%s:%s", dir, path && *path ? path : "/usr/sbin:/usr/bin:/sbin:/bin") < 0)
+        return log_error_errno(ENOMEM, "out of memory");
+    for (char **e = environ; *e; e++)
+        if (strncmp(*e, "PATH=", 5) != 0 && strv_push(env, *e) < 0)
+            return log_error_errno(ENOMEM, "out of memory");
+    return 0;
+}
+
 static int prepare_components(struct supervisor *sv)
 {
     size_t n;
@@ -614,6 +628,9 @@ static int prepare_components(struct supervisor *sv)
             return r;
         if (strv_push(&c->argv, c->path) < 0 || table[i].build_args(&sv->cfg, &c->argv) < 0)
             return log_error_errno(ENOMEM, "out of memory");
+        if (table[i].kig_mount && sv->node_prepared &&
+            (r = environment_with_path_first(sv->node.kubelet_path_dir, &c->env)) < 0)
+            return r;
     }
     return 0;
 }
@@ -639,6 +656,7 @@ static void supervisor_done(struct supervisor *sv)
 {
     for (size_t i = 0; i < sv->n; i++) {
         strv_done(&sv->comps[i].argv);
+        strv_done(&sv->comps[i].env);
         free(sv->comps[i].path);
         free(sv->comps[i].log_path);
         free(sv->comps[i].last_exit);
