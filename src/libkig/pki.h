@@ -7,8 +7,11 @@
  *   <name>.crt <name>.key           leaf certs: apiserver, apiserver-kubelet-client, admin,
  *                                   controller-manager, scheduler, front-proxy-client, kubelet, ...
  *
- * Keys are RSA 2048 (PKCS#8 PEM "PRIVATE KEY"; public keys PKIX PEM "PUBLIC KEY"), which every Go program
- * of the Kubernetes 1.20 era, etcd 3.4, kubectl and curl accept.
+ * New CA and leaf keys are ECDSA P-256, which every Go program of the Kubernetes 1.20 era, etcd 3.4, kubectl,
+ * OpenSSL and curl accept, and which is far cheaper to generate than RSA; the service-account key pair is
+ * RSA 2048, since RS256 is the one JWT algorithm every OIDC relying party must support. Private keys are
+ * PKCS#8 PEM "PRIVATE KEY", public keys PKIX PEM "PUBLIC KEY". Existing keys of either type are reused
+ * (older kig made every key RSA 2048): an RSA CA signs new P-256 leaves.
  *
  * Every key and cert file is written 0600 through write_file_atomic, the key before its cert. Files that
  * exist are reused after verification; nothing is ever regenerated silently: a damaged, mismatched or
@@ -44,7 +47,7 @@ struct pki_cert_request {
     int valid_days;                   /* 0: 365; never past the CA's own notAfter */
 };
 
-/* Creates <dir>/<name>.crt/.key as a self-signed CA (RSA 2048, valid 10 years) unless both exist and are a
+/* Creates <dir>/<name>.crt/.key as a self-signed CA (P-256, valid 10 years) unless both exist and are a
  * valid matching CA pair. Creates dir (0700) if needed. Returns 0 (created or reused), negative errno
  * otherwise. */
 int pki_ensure_ca(const char *dir, const char *name, const char *common_name);
@@ -54,8 +57,8 @@ int pki_ensure_ca(const char *dir, const char *name, const char *common_name);
  * An existing cert that lacks a requested SAN is an error, not a silent reissue. */
 int pki_ensure_cert(const char *dir, const char *ca_name, const struct pki_cert_request *req);
 
-/* Creates <dir>/<name>.key (private, PEM) and <dir>/<name>.pub (public, PEM) unless both exist and match
- * (a .key without its .pub gets its .pub derived from it). */
+/* Creates <dir>/<name>.key (private, PEM) and <dir>/<name>.pub (public, PEM), RSA 2048 for RS256 tokens,
+ * unless both exist and match (a .key without its .pub gets its .pub derived from it). */
 int pki_ensure_keypair(const char *dir, const char *name);
 
 /* Issues a client cert in memory (for `kig kubeconfig --user NAME --group G`): PEM strings, caller frees.

@@ -13,9 +13,11 @@
 
 #include <fcntl.h>
 #include <openssl/bn.h>
+#include <openssl/core_names.h>
 #include <openssl/err.h>
 #include <openssl/evp.h>
 #include <openssl/pem.h>
+#include <openssl/rsa.h>
 #include <openssl/x509.h>
 #include <openssl/x509_vfy.h>
 #include <openssl/x509v3.h>
@@ -123,6 +125,18 @@ static EVP_PKEY *load_key_in(const char *dir, const char *file)
     BIO_free(bio);
     assert_non_null(key);
     return key;
+}
+
+/* CA and leaf keys are ECDSA on the curve Go, etcd and OpenSSL all call P-256 (prime256v1). */
+static void assert_key_is_p256(const char *dir, const char *file)
+{
+    EVP_PKEY *key = load_key_in(dir, file);
+    char curve[64];
+    assert_true(EVP_PKEY_is_a(key, "EC"));
+    assert_true(EVP_PKEY_get_utf8_string_param(key, OSSL_PKEY_PARAM_GROUP_NAME, curve, sizeof(curve), NULL));
+    assert_string_equal(curve, SN_X9_62_prime256v1);
+    assert_int_equal(EVP_PKEY_get_bits(key), 256);
+    EVP_PKEY_free(key);
 }
 
 static void write_cert_in(const char *dir, const char *file, X509 *cert)
@@ -245,10 +259,8 @@ static void test_ca_properties(void **state)
     int days, secs;
     assert_true(ASN1_TIME_diff(&days, &secs, NULL, X509_get0_notAfter(ca)));
     assert_in_range(days, 3649, 3650);
-    EVP_PKEY *key = load_key_in(dir_a, "ca.key");
-    assert_true(EVP_PKEY_is_a(key, "RSA"));
-    assert_int_equal(EVP_PKEY_get_bits(key), 2048);
-    EVP_PKEY_free(key);
+    assert_key_is_p256(dir_a, "ca.key");
+    assert_int_equal(X509_get_signature_nid(ca), NID_ecdsa_with_SHA256);
     X509_free(ca);
 }
 
@@ -354,8 +366,10 @@ static void test_leaf_extensions(void **state)
     assert_true(X509_EXTENSION_get_critical(X509_get_ext(srv, idx)));
     idx = X509_get_ext_by_NID(srv, NID_key_usage, -1);
     assert_true(X509_EXTENSION_get_critical(X509_get_ext(srv, idx)));
-    uint32_t ku = X509_get_key_usage(srv);
-    assert_int_equal(ku, KU_DIGITAL_SIGNATURE | KU_KEY_ENCIPHERMENT);
+    /* keyEncipherment is for RSA keys only */
+    assert_int_equal(X509_get_key_usage(srv), KU_DIGITAL_SIGNATURE);
+    assert_key_is_p256(dir_a, "srv.key");
+    assert_int_equal(X509_get_signature_nid(srv), NID_ecdsa_with_SHA256);
     assert_int_equal(X509_get_extended_key_usage(srv), XKU_SSL_SERVER);
     assert_int_equal(X509_get_extended_key_usage(cli), XKU_SSL_CLIENT);
     assert_int_equal(X509_get_extended_key_usage(both), XKU_SSL_SERVER | XKU_SSL_CLIENT);
@@ -528,6 +542,86 @@ static void test_key_without_cert_is_completed(void **state)
     free(after.key);
 }
 
+/* A CA as kig made them when every key was RSA 2048: the same extensions, signed sha256WithRSAEncryption. */
+static void write_rsa_ca(const char *dir, const char *common_name)
+{
+    static const struct {
+        int nid;
+        const char *value;
+    } exts[] = {
+        {NID_basic_constraints, "critical,CA:TRUE"},
+        {NID_key_usage, "critical,keyCertSign,cRLSign,digitalSignature"},
+        {NID_subject_key_identifier, "hash"},
+    };
+    EVP_PKEY *key = EVP_RSA_gen(2048);
+    X509 *ca = X509_new();
+    assert_non_null(key);
+    assert_non_null(ca);
+    assert_true(X509_set_version(ca, X509_VERSION_3));
+    assert_true(ASN1_INTEGER_set(X509_get_serialNumber(ca), 1));
+    X509_NAME *name = X509_get_subject_name(ca);
+    assert_true(X509_NAME_add_entry_by_NID(name, NID_commonName, MBSTRING_UTF8,
+                                           (const unsigned char *)common_name, -1, -1, 0));
+    assert_true(X509_set_issuer_name(ca, name));
+    assert_non_null(X509_gmtime_adj(X509_getm_notBefore(ca), -300));
+    assert_non_null(X509_gmtime_adj(X509_getm_notAfter(ca), 3650L * 86400));
+    assert_true(X509_set_pubkey(ca, key));
+    for (size_t i = 0; i < ARRAY_SIZE(exts); i++) {
+        X509V3_CTX ctx;
+        X509V3_set_ctx_nodb(&ctx);
+        X509V3_set_ctx(&ctx, ca, ca, NULL, NULL, 0);
+        X509_EXTENSION *ext = X509V3_EXT_nconf_nid(NULL, &ctx, exts[i].nid, exts[i].value);
+        assert_non_null(ext);
+        assert_true(X509_add_ext(ca, ext, -1));
+        X509_EXTENSION_free(ext);
+    }
+    assert_true(X509_sign(ca, key, EVP_sha256()) > 0);
+    write_cert_in(dir, "ca.crt", ca);
+    _cleanup_free_ char *key_path = pathf("%s/ca.key", dir);
+    BIO *bio = BIO_new(BIO_s_mem());
+    assert_true(PEM_write_bio_PrivateKey(bio, key, NULL, NULL, 0, NULL, NULL));
+    char *data;
+    long len = BIO_get_mem_data(bio, &data);
+    assert_int_equal(write_file_atomic(key_path, data, (size_t)len, 0600), 0);
+    BIO_free(bio);
+    X509_free(ca);
+    EVP_PKEY_free(key);
+}
+
+/* A data dir from an older kig, whose keys are all RSA, keeps working: its CA is reused and signs new leaves
+ * (with P-256 keys) that verify against it; a leftover RSA leaf key keeps its RSA-only keyEncipherment. */
+static void test_rsa_ca_from_older_kig(void **state)
+{
+    _cleanup_free_ char *d = pathf("%s/rsa-ca", tmpdir);
+    assert_int_equal(mkdir(d, 0700), 0);
+    write_rsa_ca(d, "kig-test-ca");
+    struct snapshot snap = take_snapshot(d, "ca", "crt");
+    assert_int_equal(pki_ensure_ca(d, "ca", "kig-test-ca"), 0);
+    assert_untouched(snap, d, "ca", "crt");
+
+    assert_int_equal(pki_ensure_cert(d, "ca", &srv_req), 0);
+    X509 *ca = load_cert_in(d, "ca.crt"), *srv = load_cert_in(d, "srv.crt");
+    assert_int_equal(verify_with_purpose(srv, ca, X509_PURPOSE_SSL_SERVER), 1);
+    assert_int_equal(X509_get_signature_nid(srv), NID_sha256WithRSAEncryption);
+    assert_key_is_p256(d, "srv.key");
+    assert_int_equal(X509_get_key_usage(srv), KU_DIGITAL_SIGNATURE);
+    snap = take_snapshot(d, "srv", "crt");
+    assert_int_equal(pki_ensure_cert(d, "ca", &srv_req), 0);
+    assert_untouched(snap, d, "srv", "crt");
+
+    /* an RSA key left without its cert (sa.key saves a key generation) */
+    copy_into(dir_a, "sa.key", d, "cli.key");
+    capture_start();
+    assert_int_equal(pki_ensure_cert(d, "ca", &cli_req), 0);
+    capture_end();
+    X509 *cli = load_cert_in(d, "cli.crt");
+    assert_int_equal(verify_with_purpose(cli, ca, X509_PURPOSE_SSL_CLIENT), 1);
+    assert_int_equal(X509_get_key_usage(cli), KU_DIGITAL_SIGNATURE | KU_KEY_ENCIPHERMENT);
+    X509_free(cli);
+    X509_free(srv);
+    X509_free(ca);
+}
+
 /* A second process must wait for the first to finish with a directory before it looks at the files. */
 static void test_directory_lock_serializes_processes(void **state)
 {
@@ -672,6 +766,7 @@ static void test_issue_client_cert(void **state)
     assert_non_null(cert);
     assert_non_null(key);
     assert_int_equal(X509_check_private_key(cert, key), 1);
+    assert_true(EVP_PKEY_is_a(key, "EC"));
 
     const X509_NAME *name = X509_get_subject_name(cert);
     char buf[256];
@@ -711,6 +806,7 @@ static void test_keypair(void **state)
     struct snapshot snap = take_snapshot(dir_a, "sa", "pub");
     assert_non_null(strstr(snap.key, "-----BEGIN PRIVATE KEY-----"));
     assert_non_null(strstr(snap.crt, "-----BEGIN PUBLIC KEY-----"));
+    /* RSA, unlike the TLS keys: RS256 is the one JWT algorithm every OIDC relying party must support */
     EVP_PKEY *key = load_key_in(dir_a, "sa.key");
     assert_true(EVP_PKEY_is_a(key, "RSA"));
     assert_int_equal(EVP_PKEY_get_bits(key), 2048);
@@ -787,6 +883,7 @@ int main(void)
         cmocka_unit_test(test_cert_without_key),
         cmocka_unit_test(test_key_does_not_match_cert),
         cmocka_unit_test(test_key_without_cert_is_completed),
+        cmocka_unit_test(test_rsa_ca_from_older_kig),
         cmocka_unit_test(test_directory_lock_serializes_processes),
         cmocka_unit_test(test_expired_cert),
         cmocka_unit_test(test_san_not_covered),

@@ -83,16 +83,20 @@ check_openssl() {
     assert_contains "CA: subjectKeyIdentifier" "$out" "Subject Key Identifier"
     out=$(openssl x509 -in "$pki/etcd-server.crt" -noout -text)
     assert_contains "leaf: CA:FALSE" "$out" "CA:FALSE"
-    assert_contains "leaf: keyUsage" "$out" "Digital Signature, Key Encipherment"
+    assert_contains "leaf: keyUsage" "$out" "Key Usage: critical
+                Digital Signature"
+    assert_not_contains "leaf: no keyEncipherment (RSA-only) on an EC key" "$out" "Key Encipherment"
     assert_contains "leaf: both extended key usages" "$out" \
         "TLS Web Server Authentication, TLS Web Client Authentication"
     assert_contains "leaf: DNS, IPv4 and IPv6 SANs" "$out" \
         "DNS:localhost, IP Address:127.0.0.1, IP Address:0:0:0:0:0:0:0:1"
     assert_contains "leaf: authorityKeyIdentifier" "$out" "Authority Key Identifier"
-    assert_contains "leaf: RSA 2048" "$out" "Public-Key: (2048 bit)"
+    assert_contains "leaf: ECDSA P-256" "$out" "Public-Key: (256 bit)"
+    assert_contains "leaf: on the named curve prime256v1" "$out" "ASN1 OID: prime256v1"
+    assert_contains "leaf: signed ecdsa-with-SHA256" "$out" "Signature Algorithm: ecdsa-with-SHA256"
     out=$(openssl x509 -in "$pki/etcd-client.crt" -noout -subject)
     assert_eq "client cert subject carries O (group) and CN (user)" "subject=O = kig:testers, CN = root" "$out"
-    check "the SA private key is a valid RSA key" openssl rsa -in "$pki/sa.key" -check -noout
+    check "the SA private key is a valid RSA key (RS256 tokens)" openssl rsa -in "$pki/sa.key" -check -noout
     assert_eq "sa.pub is the public half of sa.key" "$(openssl pkey -in "$pki/sa.key" -pubout)" \
         "$(openssl pkey -pubin -in "$pki/sa.pub")"
 }

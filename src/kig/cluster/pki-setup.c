@@ -111,8 +111,9 @@ static int run_job(const struct pki_job *job)
     return ensure_leaf(job->pki_dir, &leaves[i - ARRAY_SIZE(cas) - 1], job->fresh);
 }
 
-/* Jobs [first, last) shared by a few threads: a new cluster needs a dozen RSA keys, and key generation
- * is CPU-bound work that takes seconds in a sandbox; every file is its own, so the jobs are independent. */
+/* Jobs [first, last) shared by a few threads: a new cluster needs a dozen keys, and key generation is
+ * CPU-bound (a P-256 key takes under a millisecond, but the service-account key is RSA, 0.1-0.5 s and more
+ * in a sandbox, and runs beside the CAs); every file is its own, so the jobs are independent. */
 struct pki_batch {
     const char *pki_dir;
     bool fresh;
