@@ -78,6 +78,10 @@ int procfs_status(pid_t pid, struct proc_status *ret)
     ret->tgid = (pid_t)tgid;
     ret->ppid = (pid_t)ppid;
     ret->uid = uid < 0 ? 0 : (uid_t)uid;
+    ret->sig_ignored = 0;
+    const char *ign = strstr(buf, "\nSigIgn:");
+    if (ign)
+        ret->sig_ignored = strtoull(ign + strlen("\nSigIgn:"), NULL, 16);
     return 0;
 }
 

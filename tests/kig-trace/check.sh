@@ -210,12 +210,12 @@ case_subreaper() {
     if [ "$GVISOR" = 1 ]; then
         kt -- "$P/probe-subreaper" nohang
         expect_contains "gVisor without the rule: PR_SET_CHILD_SUBREAPER fails" "$out" "FAIL: PR_SET_CHILD_SUBREAPER"
-        for mode in nohang block waitid; do
+        for mode in nohang block waitid zombie; do
             kt --rule subreaper -- "$P/probe-subreaper" $mode
             expect_eq "subreaper rule ($mode): orphans' exits reach the subreaper" "0 $mode ok" "$rc $out"
         done
     else
-        for mode in nohang block waitid; do
+        for mode in nohang block waitid zombie; do
             kt -- "$P/probe-subreaper" $mode
             expect_eq "native subreaper ($mode), under kig-trace" "0 $mode ok" "$rc $out"
             kt --rule subreaper --force-emulation -- "$P/probe-subreaper" $mode

@@ -2,7 +2,10 @@
  * grandchild and exits; the orphaned grandchild's exits must then reach us through SIGCHLD and wait.
  *   probe-subreaper nohang   wait4(-1, WNOHANG) polling after SIGCHLD (Go's reaper loop)
  *   probe-subreaper block    a blocking wait4(-1, 0)
- *   probe-subreaper waitid   waitid(P_ALL, WEXITED), with one grandchild killed by a signal */
+ *   probe-subreaper waitid   waitid(P_ALL, WEXITED), with one grandchild killed by a signal
+ *   probe-subreaper zombie   the child's own child exits first and the child exits without reaping it
+ *                            (runc exec --detach of a command that ends at once): the zombie is ours;
+ *                            a second one the child did reap is not */
 #include <errno.h>
 #include <signal.h>
 #include <stdbool.h>
@@ -91,6 +94,45 @@ static int make_orphans(int n, bool kill_second, pid_t *pids)
     return 0;
 }
 
+/* The child starts two grandchildren that exit at once, reaps the second, waits until the first is a
+ * zombie and exits. Returns the first's pid, or -1. */
+static pid_t make_zombie_orphan(pid_t *ret_reaped)
+{
+    int p[2];
+    if (pipe(p) < 0)
+        return -1;
+    pid_t child = fork();
+    if (child == 0) {
+        close(p[0]);
+        pid_t g[2];
+        for (int i = 0; i < 2; i++) {
+            g[i] = fork();
+            if (g[i] == 0)
+                _exit(i == 0 ? 9 : 5);
+        }
+        int status;
+        if (waitpid(g[1], &status, 0) != g[1])
+            _exit(1);
+        /* g[0] is a zombie once waitid(WNOWAIT) sees its exit: then exit without reaping it. */
+        siginfo_t si;
+        memset(&si, 0, sizeof(si));
+        if (waitid(P_PID, (id_t)g[0], &si, WEXITED | WNOWAIT) < 0)
+            _exit(1);
+        if (write(p[1], g, sizeof(g)) != sizeof(g))
+            _exit(1);
+        _exit(0);
+    }
+    close(p[1]);
+    pid_t g[2];
+    ssize_t n = read(p[0], g, sizeof(g));
+    close(p[0]);
+    int status;
+    if (n != sizeof(g) || waitpid(child, &status, 0) != child || !WIFEXITED(status) || WEXITSTATUS(status))
+        return -1;
+    *ret_reaped = g[1];
+    return g[0];
+}
+
 static int fail(const char *what)
 {
     printf("FAIL: %s (errno %s)\n", what, strerror(errno));
@@ -113,6 +155,20 @@ int main(int argc, char **argv)
     if (prctl(PR_GET_CHILD_SUBREAPER, &is) < 0 || is != 1)
         return fail("PR_GET_CHILD_SUBREAPER");
 
+    if (strcmp(mode, "zombie") == 0) {
+        pid_t reaped = 0, zombie = make_zombie_orphan(&reaped);
+        if (zombie < 0)
+            return fail("make_zombie_orphan");
+        alarm(20); /* a lost exit would block the wait below forever */
+        int status;
+        pid_t r = wait4(-1, &status, 0, NULL);
+        if (r != zombie || !WIFEXITED(status) || WEXITSTATUS(status) != 9)
+            return fail(r == reaped ? "the exit the child reaped itself was delivered" : "the zombie's exit");
+        if (wait4(-1, &status, WNOHANG, NULL) != -1 || errno != ECHILD)
+            return fail("ECHILD once the zombie is reaped (nothing else delivered)");
+        printf("zombie ok\n");
+        return 0;
+    }
     pid_t g[2];
     bool use_waitid = strcmp(mode, "waitid") == 0;
     int n = use_waitid ? 2 : 1;
@@ -175,6 +231,6 @@ int main(int argc, char **argv)
         printf("waitid ok\n");
         return 0;
     }
-    fprintf(stderr, "usage: probe-subreaper nohang | block | waitid\n");
+    fprintf(stderr, "usage: probe-subreaper nohang | block | waitid | zombie\n");
     return 2;
 }

@@ -14,6 +14,10 @@
  *    reaper's wait4/waitid calls are trapped: a queued exit matching the call is returned as if the
  *    kernel had it; when the real call says ECHILD but emulated children live, WNOHANG gets 0 and a
  *    blocking call is parked in its exit stop until one of them dies.
+ *  - A child that dies before its parent, which then exits without reaping it, is a zombie the kernel
+ *    hands to the subreaper too (`runc exec --detach` of a command that ends at once: the shim must learn
+ *    its exit). Below an emulated subreaper, such a death is remembered until the parent reaps it (its
+ *    trapped wait returns that pid) or dies, which passes the exit on like an emulated child's.
  * Limits: only pid -1/P_ALL and exact-pid selectors see emulated children (not process groups); a parked
  * waiter runs no signal handler until it is completed; pids are those of kig-trace's pid namespace. */
 #include "log.h"
@@ -39,6 +43,9 @@ struct proc {
     bool subreaper;
     bool native_subreaper;
     bool exited; /* its children were reassigned; waiting for its own waitpid report */
+    bool
+        unreaped; /* dead, not emulated, and its living parent has not reaped it yet: status holds the exit */
+    int status;
     uid_t uid;
     uint64_t start_time;
 };
@@ -52,7 +59,9 @@ struct zombie {
 
 static struct proc procs[MAX_PROCS];
 static struct zombie zombies[MAX_ZOMBIES];
-static size_t n_emulated; /* live emulated children + queued zombies: 0 makes wait calls free */
+/* live emulated children + queued zombies + unreaped real children below a subreaper: 0 makes wait calls
+ * free */
+static size_t n_emulated;
 static bool force_emulation;
 
 static struct proc *proc_find(pid_t pid)
@@ -92,9 +101,19 @@ static bool really_alive(const struct proc *p)
     return start == p->start_time && state != 'Z' && state != 'X';
 }
 
+static void forget_unreaped(struct proc *p)
+{
+    p->unreaped = false;
+    p->pid = 0;
+    n_emulated--;
+}
+
 static void register_process(pid_t tid, pid_t parent_hint)
 {
-    if (proc_find(tid))
+    struct proc *known = proc_find(tid);
+    if (known && known->unreaped)
+        forget_unreaped(known); /* the pid is in use again: its zombie was reaped where we did not see it */
+    else if (known)
         return;
     struct proc_status st;
     if (procfs_status(tid, &st) < 0 || st.tgid != tid)
@@ -173,6 +192,14 @@ static bool has_live_child(const struct trap *t, pid_t reaper)
     for (size_t i = 0; i < MAX_PROCS; i++)
         if (procs[i].pid != 0 && procs[i].emulated && !procs[i].exited && procs[i].parent == reaper &&
             selector_matches(t, procs[i].pid))
+            return true;
+    return false;
+}
+
+static bool has_unreaped_child(pid_t parent)
+{
+    for (size_t i = 0; i < MAX_PROCS; i++)
+        if (procs[i].pid != 0 && procs[i].unreaped && procs[i].parent == parent)
             return true;
     return false;
 }
@@ -268,6 +295,8 @@ static void queue_zombie(pid_t reaper, pid_t pid, int status, uid_t uid)
     log_warn("%d exit statuses are waiting for subreapers: the exit of %d is dropped", MAX_ZOMBIES, (int)pid);
 }
 
+static void queue_zombie(pid_t reaper, pid_t pid, int status, uid_t uid);
+
 /* p is gone (or found dead): its children go to the nearest subreaper, as the kernel would do. Returns
  * that subreaper (0: none), whose parked waiters the caller wakes once it has queued what it must. */
 static pid_t mark_exited(struct proc *p)
@@ -282,6 +311,13 @@ static pid_t mark_exited(struct proc *p)
         struct proc *c = &procs[i];
         if (c->pid == 0 || c->parent != p->pid || c == p)
             continue;
+        if (c->unreaped) {
+            /* The kernel reparents the zombie; its exit is for the reaper to collect. */
+            if (reaper)
+                queue_zombie(reaper, c->pid, c->status, c->uid);
+            forget_unreaped(c);
+            continue;
+        }
         if (c->emulated && !c->exited)
             n_emulated--;
         c->parent = reaper;
@@ -303,6 +339,25 @@ static pid_t mark_exited(struct proc *p)
     return reaper;
 }
 
+/* p, a real child, died: when its parent is alive below an emulated subreaper, does not let the kernel
+ * reap its children (SIGCHLD ignored) and has not reaped p already (p is still a zombie), keep p as an
+ * unreaped child until the parent reaps it or dies. */
+static bool remember_unreaped(struct proc *p, int status)
+{
+    struct proc *parent = proc_find(p->parent);
+    struct proc_status st;
+    uint64_t start;
+    char state;
+    if (!parent || parent->exited || !really_alive(parent) || !find_reaper(parent) ||
+        procfs_status(parent->pid, &st) < 0 || (st.sig_ignored & (1ULL << (SIGCHLD - 1))) ||
+        procfs_stat(p->pid, &start, &state) < 0 || state != 'Z' || start != p->start_time)
+        return false;
+    p->unreaped = true;
+    p->status = status;
+    n_emulated++;
+    return true;
+}
+
 static void subreaper_tracee_died(pid_t tid, int status)
 {
     struct proc *p = proc_find(tid);
@@ -319,7 +374,8 @@ static void subreaper_tracee_died(pid_t tid, int status)
         queue_zombie(reaper, p->pid, status, p->uid);
         woken[2] = reaper;
     }
-    p->pid = 0;
+    if (reaper || !remember_unreaped(p, status))
+        p->pid = 0;
     /* Only now: a waiter woken before the exit was queued would be told ECHILD. Waking twice is harmless. */
     for (int i = 0; i < 3; i++)
         if (woken[i])
@@ -386,16 +442,40 @@ static enum trap_action wait_enter(struct trap *t)
         deliver(t, z);
         return TRAP_SKIP;
     }
-    return has_live_child(t, tgid) ? TRAP_FOLLOW : TRAP_PASS;
+    return has_live_child(t, tgid) || has_unreaped_child(tgid) ? TRAP_FOLLOW : TRAP_PASS;
+}
+
+/* The pid a real wait reaped (0: none, or WNOWAIT: still there). */
+static pid_t reaped_pid(struct trap *t)
+{
+    int64_t r = trap_result(t);
+    if (t->nr == SYS_wait4)
+        return r > 0 ? (pid_t)r : 0;
+    if (r != 0 || !trap_arg(t, 2) || (wait_options(t) & WNOWAIT))
+        return 0;
+    siginfo_t si;
+    if (mem_read(t->tid, trap_arg(t, 2), &si, sizeof(si)) < 0)
+        return 0;
+    return si.si_pid;
+}
+
+/* The caller reaped one of its children for real: an unreaped record of it is done. */
+static void note_reaped(struct trap *t, pid_t tgid)
+{
+    struct proc *c = proc_find(reaped_pid(t));
+    if (c && c->unreaped && c->parent == tgid)
+        forget_unreaped(c);
 }
 
 static enum exit_action wait_exit(struct trap *t)
 {
-    if (trap_result(t) != -ECHILD)
-        return EXIT_DONE;
     pid_t tgid = trap_tgid(t);
     if (tgid < 0)
         return EXIT_DONE;
+    if (trap_result(t) != -ECHILD) {
+        note_reaped(t, tgid);
+        return EXIT_DONE;
+    }
     struct zombie *z = find_zombie(t, tgid);
     if (z) {
         deliver(t, z);
