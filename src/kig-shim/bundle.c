@@ -7,6 +7,7 @@
 
 #define SANDBOX_ID_ANNOTATION     "io.kubernetes.cri.sandbox-id"
 #define CONTAINER_TYPE_ANNOTATION "io.kubernetes.cri.container-type"
+#define SHIM_GROUP_ANNOTATION     "io.containerd.runc.v2.group"
 
 static int refuse(char *why, size_t size, const char *reason)
 {
@@ -23,6 +24,7 @@ static int parse_sandbox_id(json_t *root, struct shim_bundle *b, char *why, size
         return refuse(why, size, "config.json: annotations is not an object");
     const char *type = json_string_value(json_object_get(annotations, CONTAINER_TYPE_ANNOTATION));
     b->is_sandbox = type && strcmp(type, "sandbox") == 0;
+    b->has_group = json_object_get(annotations, SHIM_GROUP_ANNOTATION) != NULL;
     json_t *id = json_object_get(annotations, SANDBOX_ID_ANNOTATION);
     if (!id)
         return 0;

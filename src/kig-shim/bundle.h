@@ -11,6 +11,7 @@ struct shim_bundle {
     bool own_network; /* linux.namespaces has a "network" entry (the CRI gives one to every container of a
                          pod, host-network pods too: only a sandbox's own entry tells) */
     bool is_sandbox;  /* io.kubernetes.cri.container-type is "sandbox": the pod's first shim start */
+    bool has_group;   /* io.containerd.runc.v2.group is set: it, not the sandbox id, picks the shim */
 };
 
 /* Parses config.json's text. Returns 0, or -EINVAL with a one-line reason in why (the text is not a JSON

@@ -10,8 +10,10 @@
  * the runtime and every container of the pod are born in the pod's namespace, and the shim stays their
  * ancestor, so exit reporting works as usual.
  *
- * Everything else (`delete`, pods with host networking, containers of a pod whose shim is already running)
- * goes straight to containerd-shim-runc-v2 with the same arguments. A pod sandbox that asks for its own
+ * A container of a pod whose shim is already running gets that shim's address from kig-shim itself
+ * (group-shim.h): one Go program start less per container. Everything else (`delete`, pods with host
+ * networking, lookups kig-shim cannot be sure of) goes straight to containerd-shim-runc-v2 with the same
+ * arguments. A pod sandbox that asks for its own
  * network but has no holder is refused: silently giving it the node's network would be wrong.
  *
  * Environment: KIG_SWITCH_DIR (where the holders listen; default PODNS_DEFAULT_DIR), KIG_CONTAINERD_SHIM
@@ -19,6 +21,7 @@
 #include "bundle.h"
 #include "components.h"
 #include "fileutil.h"
+#include "group-shim.h"
 #include "macro.h"
 #include "podns.h"
 #include "spawn.h"
@@ -89,6 +92,29 @@ static bool is_self(const char *path)
            self.st_ino == other.st_ino;
 }
 
+/* `start` for a container whose pod's shim runs: what the real shim would do (write ./address, print it),
+ * without starting it. False, having done nothing, when anything differs from that case: the real shim
+ * then decides. The sandbox's own start, which must start the shim, never comes here (its id is the
+ * group). */
+static bool answer_from_running_shim(int argc, char **argv, const struct shim_bundle *b)
+{
+    const char *id = flag_value(argc, argv, "id"), *ns = flag_value(argc, argv, "namespace"),
+               *containerd = flag_value(argc, argv, "address");
+    char address[256];
+    if (b->is_sandbox || b->has_group || !b->sandbox_id[0] || !id || !ns || !containerd ||
+        strcmp(id, b->sandbox_id) == 0 ||
+        group_shim_address(containerd, ns, b->sandbox_id, address, sizeof(address)) < 0 ||
+        !group_shim_listening(address))
+        return false;
+    /* Like the real shim, into the working directory containerd started it in (the bundle). */
+    int r = group_shim_write_address("address", address);
+    if (r < 0)
+        die("cannot write the shim address to ./address: %s", strerror(-r));
+    if (fputs(address, stdout) == EOF || fflush(stdout) == EOF)
+        die("cannot print the shim address: %s", strerror(errno));
+    return true;
+}
+
 int main(int argc, char **argv)
 {
     _cleanup_free_ char *real = NULL;
@@ -101,6 +127,8 @@ int main(int argc, char **argv)
 
     struct shim_bundle b;
     read_bundle(flag_value(argc, argv, "bundle"), &b);
+    if (answer_from_running_shim(argc, argv, &b))
+        return 0;
     if (!b.own_network || !b.sandbox_id[0])
         exec_real(real, argv);
 

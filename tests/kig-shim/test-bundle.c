@@ -49,6 +49,22 @@ static void test_host_network_and_plain_containers(void **state)
     assert_int_equal(parse("{\"annotations\":null,\"linux\":null}", &b, why), 0);
 }
 
+/* containerd's runc-v2 shim picks its group by io.containerd.runc.v2.group before the sandbox id. */
+static void test_shim_group_annotation(void **state)
+{
+    (void)state;
+    struct shim_bundle b;
+    char why[256];
+    assert_int_equal(parse("{\"annotations\":{\"io.kubernetes.cri.sandbox-id\":\"abc\","
+                           "\"io.containerd.runc.v2.group\":\"other\"}}",
+                           &b, why),
+                     0);
+    assert_true(b.has_group);
+    assert_string_equal(b.sandbox_id, "abc");
+    assert_int_equal(parse("{\"annotations\":{\"io.kubernetes.cri.sandbox-id\":\"abc\"}}", &b, why), 0);
+    assert_false(b.has_group);
+}
+
 static void test_malformed(void **state)
 {
     struct shim_bundle b;
@@ -71,6 +87,7 @@ int main(void)
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_pod_with_network),
         cmocka_unit_test(test_host_network_and_plain_containers),
+        cmocka_unit_test(test_shim_group_annotation),
         cmocka_unit_test(test_malformed),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
