@@ -127,6 +127,21 @@ assert_down_leaves_nothing() {
     assert_eq "no mount was left behind" "$before" "$(mount_snapshot)"
 }
 
+# make_work_dir NAME: a new work directory /tmp/NAME.XXXXXX in $work (mode 0755: the sandbox's processes
+# read it), removed at exit unless KIG_TEST_KEEP=1, which keeps it for a look after a failure.
+make_work_dir() {
+    work=$(mktemp -d "/tmp/$1.XXXXXX") || exit 1
+    chmod 0755 "$work"
+    if [ "${KIG_TEST_KEEP:-0}" = 1 ]; then echo "# work directory: $work"; else trap 'rm -rf "$work"' EXIT; fi
+}
+
+# require_static_pause PATH: kig-pause goes into an image, so it must be static; sanitizer builds link it
+# dynamically, and the test is then skipped (exit 77).
+require_static_pause() {
+    file -L "$1" 2>/dev/null | grep -q 'statically linked' ||
+        { echo "# no static kig-pause at $1 (sanitizer builds link it dynamically)"; exit 77; }
+}
+
 # require_programs HINT PATH...: kig must be built (else a failure); a missing PATH skips the test (exit 77)
 # with HINT, the packages or script that provide it.
 require_programs() {

@@ -217,8 +217,7 @@ fi
 for c in /usr/bin/etcd "${KIG_K8S_BIN_DIR:-/var/cache/kig/kubernetes-1.20.2/bin}/kube-apiserver" "$KUBECTL"; do
     [ -x "$c" ] || { echo "# $_test_name: $c missing (apt-get install etcd-server kubernetes-client; scripts/build-kubernetes.sh)"; exit 77; }
 done
-work=$(mktemp -d /tmp/kig-test-cp.XXXXXX)
-if [ "${KIG_TEST_KEEP:-0}" = 1 ]; then echo "# work directory: $work"; else trap 'rm -rf "$work"' EXIT; fi
+make_work_dir kig-test-cp
 in_bed --timeout 1500 -- bash "$0" --inside "$work"
 rc=$?
 assert_eq "every check inside gVisor passed" 0 "$rc"

@@ -322,11 +322,8 @@ fi
 for c in /usr/bin/etcd /usr/bin/containerd /usr/bin/ctr "${KIG_K8S_BIN_DIR:-/var/cache/kig/kubernetes-1.20.2/bin}/kubelet" "$KUBECTL" "$REGISTRY"; do
     [ -x "$c" ] || { echo "# $c missing (apt-get install etcd-server containerd kubernetes-client docker-registry; scripts/build-kubernetes.sh)"; exit 77; }
 done
-file -L "$PAUSE" 2>/dev/null | grep -q 'statically linked' ||
-    { echo "# no static kig-pause at $PAUSE (sanitizer builds link it dynamically)"; exit 77; }
-work=$(mktemp -d /tmp/kig-test-images.XXXXXX)
-if [ "${KIG_TEST_KEEP:-0}" = 1 ]; then echo "# work directory: $work"; else trap 'rm -rf "$work"' EXIT; fi
-chmod 0755 "$work"
+require_static_pause "$PAUSE"
+make_work_dir kig-test-images
 check "build the local images" "$KIG_SOURCE_DIR/scripts/build-images.sh" --pause "$PAUSE" "$work/images"
 check "derive a docker archive, a nameless and a registry-only OCI archive" make_archives "$work/images/kig-busybox.oci.tar" "$work/images"
 in_bed --timeout 840 -- bash "$0" --inside "$work"

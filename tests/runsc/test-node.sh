@@ -137,8 +137,7 @@ fi
 for c in /usr/bin/etcd /usr/bin/containerd "${KIG_K8S_BIN_DIR:-/var/cache/kig/kubernetes-1.20.2/bin}/kubelet" "$KUBECTL"; do
     [ -x "$c" ] || { echo "# $c missing (apt-get install etcd-server containerd kubernetes-client; scripts/build-kubernetes.sh)"; exit 77; }
 done
-work=$(mktemp -d /tmp/kig-test-node.XXXXXX)
-if [ "${KIG_TEST_KEEP:-0}" = 1 ]; then echo "# work directory: $work"; else trap 'rm -rf "$work"' EXIT; fi
+make_work_dir kig-test-node
 in_bed --timeout $((HOLD_S + 900)) -- bash "$0" --inside "$work"
 rc=$?
 assert_eq "every check inside gVisor passed" 0 "$rc"

@@ -243,9 +243,8 @@ if [ ! -x "$ETCD" ]; then
     echo "# $_test_name: etcd not found: apt-get install etcd-server"
     exit 77
 fi
-work=$(mktemp -d /tmp/kig-test-pki-etcd.XXXXXX)
 # KIG_TEST_KEEP=1 keeps the PKI and the etcd/apiserver logs for a look after a failure.
-if [ "${KIG_TEST_KEEP:-0}" = 1 ]; then echo "# work directory: $work"; else trap 'rm -rf "$work"' EXIT; fi
+make_work_dir kig-test-pki-etcd
 in_bed --timeout 400 -- bash "$0" --inside "$work"
 rc=$?
 assert_eq "every check inside gVisor passed" 0 "$rc"

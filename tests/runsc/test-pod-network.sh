@@ -270,9 +270,7 @@ fi
 require_programs "apt-get install etcd-server containerd kubernetes-client busybox-static; scripts/build-kubernetes.sh" \
     /usr/bin/etcd /usr/bin/containerd /usr/bin/ctr "${KIG_K8S_BIN_DIR:-/var/cache/kig/kubernetes-1.20.2/bin}/kubelet" \
     "$KUBECTL" /bin/busybox
-work=$(mktemp -d /tmp/kig-test-pod-network.XXXXXX)
-chmod 755 "$work"
-if [ "${KIG_TEST_KEEP:-0}" = 1 ]; then echo "# work directory: $work"; else trap 'rm -rf "$work"' EXIT; fi
+make_work_dir kig-test-pod-network
 mkdir -p "$work/bin" "$work/images"
 # (the linker's warning that a static getaddrinfo wants glibc's NSS modules at run time is expected: the
 # busybox image has none, and glibc >= 2.34 resolves DNS without them)

@@ -596,9 +596,7 @@ require_programs "apt-get install etcd-server containerd kubernetes-client bsdut
     /usr/bin/etcd /usr/bin/containerd /usr/bin/ctr "${KIG_K8S_BIN_DIR:-/var/cache/kig/kubernetes-1.20.2/bin}/kubelet" \
     "$KUBECTL" /usr/bin/script
 case "$PODS_NETWORK" in host | pod) ;; *) echo "not ok - KIG_PODS_NETWORK is host or pod, not '$PODS_NETWORK'"; exit 1 ;; esac
-work=$(mktemp -d /tmp/kig-test-pods.XXXXXX)
-chmod 0755 "$work"
-if [ "${KIG_TEST_KEEP:-0}" = 1 ]; then echo "# work directory: $work"; else trap 'rm -rf "$work"' EXIT; fi
+make_work_dir kig-test-pods
 check "the pause and busybox images build" "$KIG_SOURCE_DIR/scripts/build-images.sh" \
     --pause "$KIG_BUILD_DIR/src/kig-pause/kig-pause" "$work/images"
 in_bed --timeout "${KIG_PODS_TIMEOUT_S:-3400}" -- bash "$0" --inside "$work"

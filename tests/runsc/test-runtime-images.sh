@@ -14,8 +14,7 @@ for tool in containerd ctr crun; do
     command -v $tool >/dev/null || { echo "# $tool is not installed: apt-get install containerd crun"; exit 77; }
 done
 [ -x "$KIG_RUNTIME" ] || { echo "# kig-runtime not built at $KIG_RUNTIME"; exit 77; }
-file -L "$PAUSE" 2>/dev/null | grep -q 'statically linked' ||
-    { echo "# no static kig-pause at $PAUSE (sanitizer builds link it dynamically)"; exit 77; }
+require_static_pause "$PAUSE"
 
 if [ "${KIG_IMAGES_INNER:-}" = "" ]; then
     work=$(mktemp -d /tmp/kig-images-test.XXXXXX)

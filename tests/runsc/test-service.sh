@@ -288,9 +288,8 @@ fi
 
 [ -x "$KIG_PROXY" ] || { echo "not ok - kig-proxy not built at $KIG_PROXY (ninja -C $KIG_BUILD_DIR)"; exit 1; }
 [ -n "$KUBECTL" ] || { echo "# $_test_name: kubectl not found"; exit 77; }
-work=$(mktemp -d /tmp/kig-test-service.XXXXXX)
 # KIG_TEST_KEEP=1 keeps the logs for a look after a failure.
-if [ "${KIG_TEST_KEEP:-0}" = 1 ]; then echo "# work directory: $work"; else trap 'rm -rf "$work"' EXIT; fi
+make_work_dir kig-test-service
 # Most of the time goes to starting Python and kubectl inside gVisor; on a busy machine that is slow.
 in_bed --timeout 1800 -- bash "$0" --inside "$work"
 rc=$?

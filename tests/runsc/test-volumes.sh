@@ -105,11 +105,8 @@ fi
 
 require_programs "apt-get install etcd-server containerd kubernetes-client; scripts/build-kubernetes.sh" \
     /usr/bin/etcd /usr/bin/containerd "${KIG_K8S_BIN_DIR:-/var/cache/kig/kubernetes-1.20.2/bin}/kubelet" "$KUBECTL"
-file -L "$PAUSE" 2>/dev/null | grep -q 'statically linked' ||
-    { echo "# no static kig-pause at $PAUSE (sanitizer builds link it dynamically)"; exit 77; }
-work=$(mktemp -d /tmp/kig-test-volumes.XXXXXX)
-if [ "${KIG_TEST_KEEP:-0}" = 1 ]; then echo "# work directory: $work"; else trap 'rm -rf "$work"' EXIT; fi
-chmod 0755 "$work"
+require_static_pause "$PAUSE"
+make_work_dir kig-test-volumes
 check "build the local images" "$KIG_SOURCE_DIR/scripts/build-images.sh" --pause "$PAUSE" "$work/images"
 in_bed --timeout 600 -- bash "$0" --inside "$work"
 rc=$?

@@ -581,6 +581,18 @@ static int write_config(const char *path, const char *what, int rendered, char *
     return 0;
 }
 
+/* DIR/NAME -> TARGET, replacing whatever link a previous start left there. */
+static int replace_symlink(const char *dir, const char *name, const char *target)
+{
+    _cleanup_free_ char *link = path_join(dir, name);
+    if (!link)
+        return log_error_errno(ENOMEM, "out of memory");
+    (void)unlink(link);
+    if (symlink(target, link) < 0)
+        return log_error_errno(negative_errno(), "cannot create %s: %m", link);
+    return 0;
+}
+
 static int link_cni_plugin(const struct node_setup *n)
 {
     _cleanup_free_ char *plugin = NULL;
@@ -589,14 +601,9 @@ static int link_cni_plugin(const struct node_setup *n)
         return r;
     /* containerd's CRI always runs the "loopback" plugin too; kig-cni stands in for it by that name. */
     const char *names[] = {"kig-cni", "loopback"};
-    for (size_t i = 0; i < ARRAY_SIZE(names); i++) {
-        _cleanup_free_ char *link = path_join(n->cni_bin, names[i]);
-        if (!link)
-            return log_error_errno(ENOMEM, "out of memory");
-        (void)unlink(link);
-        if (symlink(plugin, link) < 0)
-            return log_error_errno(negative_errno(), "cannot create %s: %m", link);
-    }
+    for (size_t i = 0; i < ARRAY_SIZE(names); i++)
+        if ((r = replace_symlink(n->cni_bin, names[i], plugin)) < 0)
+            return r;
     return 0;
 }
 
@@ -607,14 +614,9 @@ static int link_shim(struct node_setup *n)
 {
     _cleanup_free_ char *shim = NULL, *real = NULL;
     int r = component_require(COMPONENT_KIG_SHIM, &shim);
-    if (r < 0 || (r = component_require(COMPONENT_CONTAINERD_SHIM_RUNC_V2, &real)) < 0)
+    if (r < 0 || (r = component_require(COMPONENT_CONTAINERD_SHIM_RUNC_V2, &real)) < 0 ||
+        (r = replace_symlink(n->shim_dir, "containerd-shim-runc-v2", shim)) < 0)
         return r;
-    _cleanup_free_ char *link = path_join(n->shim_dir, "containerd-shim-runc-v2");
-    if (!link)
-        return log_error_errno(ENOMEM, "out of memory");
-    (void)unlink(link);
-    if (symlink(shim, link) < 0)
-        return log_error_errno(negative_errno(), "cannot create %s: %m", link);
     n->real_shim = TAKE_PTR(real);
     return 0;
 }
@@ -625,15 +627,7 @@ static int link_kubelet_mount(const struct node_setup *n)
 {
     _cleanup_free_ char *wrapper = NULL;
     int r = component_require(COMPONENT_KIG_MOUNT, &wrapper);
-    if (r < 0)
-        return r;
-    _cleanup_free_ char *link = path_join(n->kubelet_path_dir, "mount");
-    if (!link)
-        return log_error_errno(ENOMEM, "out of memory");
-    (void)unlink(link);
-    if (symlink(wrapper, link) < 0)
-        return log_error_errno(negative_errno(), "cannot create %s: %m", link);
-    return 0;
+    return r < 0 ? r : replace_symlink(n->kubelet_path_dir, "mount", wrapper);
 }
 
 static int write_configs(struct node_setup *n, const struct data_dir *d, const char *cluster_name,
