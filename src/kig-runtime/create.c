@@ -143,6 +143,26 @@ static void log_rewrites(const char *id, const json_t *rewrites)
 }
 
 /* The runtime's create command line, from ours and what the rewrite asks for. */
+/* A container given a UTS namespace of its own instead of its pod's (spec_rewrite) gets the pod's hostname,
+ * which the CRI wrote to the file it mounts at /etc/hostname. Without it the container keeps the sandbox's
+ * name, as it did before: worth a warning, not a failure. */
+static void set_pod_hostname(struct spec_rewrite *rw)
+{
+    if (!rw->hostname_file[0])
+        return;
+    _cleanup_free_ char *name = NULL;
+    int r = read_line(rw->hostname_file, &name);
+    size_t len = r < 0 ? 0 : strlen(name);
+    if (len == 0 || len > 64 || strchr(name, '/')) {
+        log_warn("the pod's hostname file %s is unreadable or not a hostname (%s): the container keeps the "
+                 "sandbox's hostname",
+                 rw->hostname_file, r < 0 ? strerror(-r) : "bad content");
+        return;
+    }
+    if (json_object_set_new(rw->config, "hostname", json_string(name)) < 0)
+        log_warn("cannot set the hostname \"%s\" (not UTF-8?): the container keeps the sandbox's", name);
+}
+
 static size_t build_create_args(const struct create_request *q, const struct spec_rewrite *rw,
                                 const char *bundle, const char **args)
 {
@@ -234,6 +254,8 @@ static int do_create(const struct global_options *g, struct create_request *q)
     if ((r = spec_rewrite(config, &f, rt.kind, &rw)) < 0)
         return r == -EINVAL ? log_error_errno(r, "%s (in %s)", rw.error, q->bundle)
                             : log_error_errno(r, "cannot rewrite config.json: %m");
+
+    set_pod_hostname(&rw);
 
     _cleanup_(container_state_done) struct container_state s = {
         .id = strdup(q->id),

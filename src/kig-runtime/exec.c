@@ -18,6 +18,7 @@
 #include <fcntl.h>
 #include <grp.h>
 #include <linux/capability.h>
+#include <sched.h>
 #include <signal.h>
 #include <string.h>
 #include <sys/ioctl.h>
@@ -212,6 +213,7 @@ struct child_setup {
     int pty_slave; /* -1 without a terminal */
     int preserve_fds;
     scmp_filter_ctx seccomp; /* the container's profile, or NULL */
+    const char *hostname;    /* the container has a UTS namespace of its own with this name: make one */
     int error_fd;            /* close-on-exec: EOF means the exec succeeded */
 };
 
@@ -374,6 +376,18 @@ static void load_seccomp(const struct child_setup *s)
     }
 }
 
+/* The container's UTS namespace cannot be joined without setns; it holds nothing but its names, so a new one
+ * with the same hostname is the same to the process (spec-rewrite.c, give_own_uts). */
+static void enter_uts(const struct child_setup *s)
+{
+    if (!s->hostname)
+        return;
+    if (unshare(CLONE_NEWUTS) < 0)
+        child_fail(s, "cannot make a UTS namespace like the container's: %m");
+    if (sethostname(s->hostname, strlen(s->hostname)) < 0)
+        child_fail(s, "cannot set the container's hostname %s: %m", s->hostname);
+}
+
 static _noreturn_ void run_child(const struct child_setup *s)
 {
     sigset_t none;
@@ -382,6 +396,7 @@ static _noreturn_ void run_child(const struct child_setup *s)
     for (int sig = 1; sig < NSIG; sig++)
         signal(sig, SIG_DFL);
     join_cgroups(s);
+    enter_uts(s);
     close_extra_fds(s);
     setup_terminal(s);
     set_limits(s);
@@ -512,6 +527,28 @@ static int prepare_process(const struct exec_request *q, const struct container 
     return 0;
 }
 
+/* The hostname of the container's own UTS namespace (a "uts" entry without a path, and "hostname"), from the
+ * config its runtime was given; "" when it shares the sandbox's. */
+static int load_uts_hostname(const struct container *c, char *buf, size_t size)
+{
+    buf[0] = '\0';
+    json_error_t err;
+    _cleanup_json_ json_t *config = json_load_file(c->state.config_path, 0, &err);
+    if (!config)
+        return log_error_errno(EINVAL, "cannot read %s: %s", c->state.config_path, err.text);
+    const char *hostname = json_string_value(json_object_get(config, "hostname"));
+    size_t i;
+    json_t *n;
+    json_array_foreach(json_object_get(json_object_get(config, "linux"), "namespaces"), i, n)
+    {
+        const char *type = json_string_value(json_object_get(n, "type"));
+        if (type && strcmp(type, "uts") == 0 && !json_object_get(n, "path") && hostname &&
+            strlen(hostname) < size)
+            snprintf(buf, size, "%s", hostname);
+    }
+    return 0;
+}
+
 /* The container's seccomp profile, from the config its runtime was given. */
 static int load_seccomp_profile(const struct container *c, scmp_filter_ctx *ret)
 {
@@ -542,7 +579,9 @@ static int kig_exec(const struct exec_request *q, const struct container *c, pid
                                        "terminals itself)");
     char **cgroup_files = NULL;
     scmp_filter_ctx seccomp = NULL;
-    if ((r = load_seccomp_profile(c, &seccomp)) < 0)
+    char hostname[65];
+    if ((r = load_uts_hostname(c, hostname, sizeof(hostname))) < 0 ||
+        (r = load_seccomp_profile(c, &seccomp)) < 0)
         return r;
     if ((r = cgroup_procs_files(init_pid, c->state.rootfs, &cgroup_files)) < 0) {
         if (seccomp)
@@ -550,6 +589,7 @@ static int kig_exec(const struct exec_request *q, const struct container *c, pid
         return r;
     }
     struct child_setup s = {.seccomp = seccomp,
+                            .hostname = hostname[0] ? hostname : NULL,
                             .p = &p,
                             .rootfs = c->state.rootfs,
                             .cgroup_files = cgroup_files,

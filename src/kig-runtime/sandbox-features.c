@@ -135,6 +135,7 @@ void runtime_features_init_host(struct runtime_features *f)
     *f = (struct runtime_features){
         .setns = true,
         .mount_namespace = true,
+        .uts_namespace = true,
         .mount_via_proc_fd = true,
         .bind_remount = true,
         .devpts = true,
@@ -165,6 +166,21 @@ static bool probe_setns(void)
             return false;
     _cleanup_close_ int fd = open("/proc/self/ns/net", O_RDONLY | O_CLOEXEC);
     return fd >= 0 && setns(fd, CLONE_NEWNET) == 0;
+}
+
+/* A new UTS namespace with a name of its own, in a child so that ours stays as it is. */
+static bool probe_uts_namespace(void)
+{
+    pid_t pid = fork();
+    if (pid < 0)
+        return false;
+    if (pid == 0)
+        _exit(unshare(CLONE_NEWUTS) == 0 && sethostname("kig-probe", strlen("kig-probe")) == 0 ? 0 : 1);
+    int status;
+    while (waitpid(pid, &status, 0) < 0)
+        if (errno != EINTR)
+            return false;
+    return WIFEXITED(status) && WEXITSTATUS(status) == 0;
 }
 
 struct mount_probe_result {
@@ -396,6 +412,7 @@ static int load_kernel_facts(const char *cache_path, struct runtime_features *f)
         return r;
     f->setns = cached.setns;
     f->mount_namespace = cached.mount_namespace;
+    f->uts_namespace = cached.uts_namespace;
     f->mount_via_proc_fd = cached.mount_via_proc_fd;
     f->bind_remount = cached.bind_remount;
     f->devpts = cached.devpts;
@@ -422,6 +439,7 @@ void runtime_features_probe_cached(struct runtime_features *f, const char *scrat
     runtime_features_init_host(f);
     if (!cache_path || load_kernel_facts(cache_path, f) < 0) {
         f->setns = probe_setns();
+        f->uts_namespace = probe_uts_namespace();
         probe_mounts(f, scratch_dir);
         if (cache_path)
             save_kernel_facts(cache_path, f);
@@ -449,16 +467,17 @@ json_t *runtime_features_to_json(const struct runtime_features *f)
     for (size_t i = 0; flags && i < ARRAY_SIZE(mount_flag_names); i++)
         if (f->mount_flags_rejected & mount_flag_names[i].bit)
             json_array_append_new(flags, json_string(mount_flag_names[i].name));
-    return json_pack("{s:b, s:b, s:b, s:b, s:b, s:o*, s:o*, s:o*, s:b, s:b, s:b, s:i, s:o*, s:b, s:b, s:b}",
-                     "setns", f->setns, "mount_namespace", f->mount_namespace, "mount_via_proc_fd",
-                     f->mount_via_proc_fd, "bind_remount", f->bind_remount, "devpts", f->devpts,
-                     "mount_flags_rejected", flags, "cgroup_controllers",
-                     names_array(controller_names, _CGROUP_MAX, f->cgroup_controllers), "capabilities",
-                     names_array(capability_names, N_CAPABILITIES, f->capabilities), "ambient_capabilities",
-                     f->ambient_capabilities, "session_keyring", f->session_keyring, "oom_score_adj_nul",
-                     f->oom_score_adj_nul, "oom_score_adj_min", f->oom_score_adj_min, "rlimits",
-                     names_array(rlimit_names, N_RLIMITS, f->rlimits), "proc_self_setgroups",
-                     f->proc_self_setgroups, "apparmor", f->apparmor, "selinux", f->selinux);
+    return json_pack(
+        "{s:b, s:b, s:b, s:b, s:b, s:b, s:o*, s:o*, s:o*, s:b, s:b, s:b, s:i, s:o*, s:b, s:b, s:b}", "setns",
+        f->setns, "mount_namespace", f->mount_namespace, "uts_namespace", f->uts_namespace,
+        "mount_via_proc_fd", f->mount_via_proc_fd, "bind_remount", f->bind_remount, "devpts", f->devpts,
+        "mount_flags_rejected", flags, "cgroup_controllers",
+        names_array(controller_names, _CGROUP_MAX, f->cgroup_controllers), "capabilities",
+        names_array(capability_names, N_CAPABILITIES, f->capabilities), "ambient_capabilities",
+        f->ambient_capabilities, "session_keyring", f->session_keyring, "oom_score_adj_nul",
+        f->oom_score_adj_nul, "oom_score_adj_min", f->oom_score_adj_min, "rlimits",
+        names_array(rlimit_names, N_RLIMITS, f->rlimits), "proc_self_setgroups", f->proc_self_setgroups,
+        "apparmor", f->apparmor, "selinux", f->selinux);
 }
 
 static int get_bool(const json_t *j, const char *key, bool *b)
@@ -503,6 +522,7 @@ static int features_from_flat(const json_t *j, struct runtime_features *f)
     } bools[] = {
         {"setns", offsetof(struct runtime_features, setns)},
         {"mount_namespace", offsetof(struct runtime_features, mount_namespace)},
+        {"uts_namespace", offsetof(struct runtime_features, uts_namespace)},
         {"mount_via_proc_fd", offsetof(struct runtime_features, mount_via_proc_fd)},
         {"bind_remount", offsetof(struct runtime_features, bind_remount)},
         {"devpts", offsetof(struct runtime_features, devpts)},
@@ -563,6 +583,7 @@ static void apply_doctor_probe(struct runtime_features *f, const char *id, bool 
         size_t offset;
     } bools[] = {
         {"ns.mnt.isolation", offsetof(struct runtime_features, mount_namespace)},
+        {"ns.unshare.uts", offsetof(struct runtime_features, uts_namespace)},
         {"mount.proc_fd", offsetof(struct runtime_features, mount_via_proc_fd)},
         {"mount.ms_remount", offsetof(struct runtime_features, bind_remount)},
         {"mount.devpts", offsetof(struct runtime_features, devpts)},

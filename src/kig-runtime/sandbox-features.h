@@ -47,6 +47,7 @@ struct runtime_features {
     /* Namespaces. */
     bool setns; /* setns(2) joins namespaces: runtimes' exec and pods that share namespaces need it */
     bool mount_namespace; /* a mount made after unshare(CLONE_NEWNS) stays private (gVisor 20221219: no) */
+    bool uts_namespace;   /* unshare(CLONE_NEWUTS) and sethostname in it work (gVisor 20221219: yes) */
 
     /* Mounts. */
     bool mount_via_proc_fd;        /* mount(2) onto /proc/self/fd/N reaches the fd's file: runc and crun mount

@@ -114,6 +114,47 @@ static const char *namespace_drop_reason(const struct rewriter *w, const char *t
     return buf;
 }
 
+/* The source of the mount at /etc/hostname ("" when there is none): the CRI's copy of the pod's hostname. */
+static void find_hostname_file(struct rewriter *w)
+{
+    json_t *mounts = json_object_get(w->config, "mounts");
+    size_t i;
+    json_t *m;
+    json_array_foreach(mounts, i, m)
+    {
+        const char *dest = json_string_value(json_object_get(m, "destination"));
+        const char *source = json_string_value(json_object_get(m, "source"));
+        if (dest && source && strcmp(dest, "/etc/hostname") == 0 && source[0] == '/' &&
+            strlen(source) < sizeof(w->out->hostname_file)) {
+            snprintf(w->out->hostname_file, sizeof(w->out->hostname_file), "%s", source);
+            return;
+        }
+    }
+}
+
+/* Without setns a container cannot join its pod's UTS namespace; but a UTS namespace holds nothing but two
+ * names, so a new one per container with the pod's hostname is the same to everything in it, and
+ * kig-runtime exec makes another the same way. Before, every container answered the sandbox's hostname,
+ * which replicas of a Deployment then shared (leader election, client ids). */
+static int give_own_uts(struct rewriter *w, json_t *n, const char *path)
+{
+    if (!path)
+        return 0; /* a new one already (the pod's sandbox): the runtime sets its hostname */
+    find_hostname_file(w);
+    int r =
+        w->out->hostname_file[0]
+            ? note(w,
+                   "uts namespace at %s replaced by a new one with the pod's hostname (from %s): setns is "
+                   "not available here",
+                   path, w->out->hostname_file)
+            : note(w,
+                   "uts namespace at %s replaced by a new one: setns is not available here (no "
+                   "/etc/hostname mount: it keeps the sandbox's hostname)",
+                   path);
+    json_object_del(n, "path"); /* path points into it: only now */
+    return r;
+}
+
 static int rewrite_namespaces(struct rewriter *w, json_t *linux_)
 {
     json_t *ns;
@@ -128,6 +169,12 @@ static int rewrite_namespaces(struct rewriter *w, json_t *linux_)
         json_t *path_j;
         if ((r = STR(w, n, "path", "linux.namespaces[]", &path_j)) < 0)
             return r;
+        if (strcmp(type, "uts") == 0 && !w->f->setns && w->f->uts_namespace) {
+            if ((r = give_own_uts(w, n, json_string_value(path_j))) < 0)
+                return r;
+            i++;
+            continue;
+        }
         char buf[256];
         const char *why = namespace_drop_reason(w, type, json_string_value(path_j), buf, sizeof(buf));
         if (!why) {

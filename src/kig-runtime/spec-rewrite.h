@@ -28,7 +28,11 @@ struct spec_rewrite {
     json_t *kig_mounts;
     bool no_new_keyring;  /* run the runtime with --no-new-keyring */
     bool forbid_no_pivot; /* drop --no-pivot: runc would MS_MOVE the rootfs in the sandbox's own namespace */
-    char error[256];      /* why the config was refused (-EINVAL) */
+    /* When the container's UTS namespace (at a path: the pod's) became a new one of its own: the source of
+     * its /etc/hostname mount, whose first line is the pod's hostname, for the caller to set as "hostname"
+     * (the rewriter reads no file). "" otherwise. */
+    char hostname_file[4096];
+    char error[256]; /* why the config was refused (-EINVAL) */
 };
 
 /* Returns 0, -EINVAL for a config this cannot make sense of (ret->error says which field, in one line), or

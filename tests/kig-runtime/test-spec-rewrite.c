@@ -162,18 +162,69 @@ static void test_gvisor_namespaces(void **state)
     json_t *in = load(cri_container);
     struct spec_rewrite rw;
     assert_int_equal(spec_rewrite(in, &f, OCI_RUNTIME_RUNC, &rw), 0);
-    assert_int_equal(json_array_size(path(rw.config, "linux", "namespaces")), 0);
+    /* Only the UTS namespace stays, as a new one (it could not be joined): see test_own_uts. */
+    json_t *ns = path(rw.config, "linux", "namespaces");
+    assert_int_equal(json_array_size(ns), 1);
+    assert_string_equal(json_string_value(json_object_get(json_array_get(ns, 0), "type")), "uts");
+    assert_null(json_object_get(json_array_get(ns, 0), "path"));
     assert_true(rewrites_mention(&rw, "cannot join the network namespace at /proc/42/ns/net"));
     assert_true(rewrites_mention(&rw, "mount namespaces do not isolate here"));
     assert_true(rw.forbid_no_pivot); /* runc would MS_MOVE the rootfs without a mount namespace */
-    /* What only made sense in those namespaces. */
-    assert_null(json_object_get(rw.config, "hostname"));
+    assert_string_equal(json_string_value(json_object_get(rw.config, "hostname")), "pod");
     json_t *sysctl = path(rw.config, "linux", "sysctl");
     assert_null(json_object_get(sysctl, "net.ipv4.ip_unprivileged_port_start"));
     assert_null(json_object_get(sysctl, "kernel.shmmax"));
     assert_non_null(json_object_get(sysctl, "vm.swappiness"));
     /* The input is not touched. */
     assert_int_equal(json_array_size(path(in, "linux", "namespaces")), 5);
+    spec_rewrite_done(&rw);
+    json_decref(in);
+}
+
+/* Without setns a container cannot join its pod's UTS namespace: it gets a new one, and the pod's hostname
+ * from the file the CRI mounts at /etc/hostname (which create.c reads). */
+static void test_own_uts(void **state)
+{
+    struct runtime_features f;
+    gvisor_features(&f);
+    json_t *in = load("{\"linux\":{\"namespaces\":[{\"type\":\"uts\",\"path\":\"/proc/42/ns/uts\"}]},"
+                      "\"mounts\":[{\"destination\":\"/etc/hosts\",\"source\":\"/s/hosts\"},"
+                      "{\"destination\":\"/etc/hostname\",\"source\":\"/s/sb1/hostname\"}]}");
+    struct spec_rewrite rw;
+    assert_int_equal(spec_rewrite(in, &f, OCI_RUNTIME_CRUN, &rw), 0);
+    json_t *ns = path(rw.config, "linux", "namespaces");
+    assert_int_equal(json_array_size(ns), 1);
+    assert_null(json_object_get(json_array_get(ns, 0), "path"));
+    assert_string_equal(rw.hostname_file, "/s/sb1/hostname");
+    assert_true(rewrites_mention(&rw, "uts namespace at /proc/42/ns/uts replaced by a new one with the pod's "
+                                      "hostname (from /s/sb1/hostname)"));
+    spec_rewrite_done(&rw);
+    json_decref(in);
+
+    /* No /etc/hostname mount: a new namespace all the same, no file to read. */
+    in = load("{\"linux\":{\"namespaces\":[{\"type\":\"uts\",\"path\":\"/proc/42/ns/uts\"}]}}");
+    assert_int_equal(spec_rewrite(in, &f, OCI_RUNTIME_CRUN, &rw), 0);
+    assert_string_equal(rw.hostname_file, "");
+    assert_true(rewrites_mention(&rw, "keeps the sandbox's hostname"));
+    spec_rewrite_done(&rw);
+    json_decref(in);
+
+    /* A sandbox that cannot make UTS namespaces: removed, and the hostname with it, as before. */
+    f.uts_namespace = false;
+    in = load(cri_container);
+    assert_int_equal(spec_rewrite(in, &f, OCI_RUNTIME_CRUN, &rw), 0);
+    assert_int_equal(json_array_size(path(rw.config, "linux", "namespaces")), 0);
+    assert_null(json_object_get(rw.config, "hostname"));
+    assert_true(rewrites_mention(&rw, "hostname \"pod\" not set"));
+    assert_string_equal(rw.hostname_file, "");
+    spec_rewrite_done(&rw);
+    json_decref(in);
+
+    /* With setns the pod's namespace is joined: nothing changes. */
+    runtime_features_init_host(&f);
+    in = load("{\"linux\":{\"namespaces\":[{\"type\":\"uts\",\"path\":\"/proc/42/ns/uts\"}]}}");
+    assert_int_equal(spec_rewrite(in, &f, OCI_RUNTIME_CRUN, &rw), 0);
+    assert_true(json_equal(in, rw.config));
     spec_rewrite_done(&rw);
     json_decref(in);
 }
@@ -447,6 +498,7 @@ int main(void)
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_host_changes_nothing),
         cmocka_unit_test(test_gvisor_namespaces),
+        cmocka_unit_test(test_own_uts),
         cmocka_unit_test(test_gvisor_process),
         cmocka_unit_test(test_gvisor_resources),
         cmocka_unit_test(test_gvisor_mounts_move_to_kig),
