@@ -214,6 +214,8 @@ check_init_and_env() {
         SECRET_user=admin; do
         assert_contains "env: $want" "$env" "env: $want"
     done
+    # Each container has a UTS namespace of its own with the pod's hostname (docs/networking.md).
+    assert_eq "hostname in the container is the pod's name" env "$(pod_exec env -- hostname)"
 }
 
 check_resources() {
