@@ -10,6 +10,18 @@
 /* What only says which operation it is. */
 #define OPERATION_FLAGS (MS_BIND | MS_REC | MS_REMOUNT | MS_SILENT)
 
+static bool has_option(const char *options, const char *name)
+{
+    char *value = NULL;
+    size_t value_size = 0;
+    return mnt_optstr_get_option(options, name, &value, &value_size) == 0;
+}
+
+bool bind_remount_requested(const char *options)
+{
+    return has_option(options, "remount") && (has_option(options, "bind") || has_option(options, "rbind"));
+}
+
 static bool vfs_flags(const char *options, unsigned long *ret)
 {
     *ret = 0;

@@ -6,6 +6,9 @@
 
 #include <stdbool.h>
 
+/* Whether the options (mount(8) syntax) ask for a bind remount ("bind" or "rbind", and "remount"). */
+bool bind_remount_requested(const char *options);
+
 /* Whether a bind remount with REQUESTED options (mount(8) syntax) leaves a mount whose VFS options are
  * CURRENT (mountinfo's per-mount field, e.g. "rw,nosuid,relatime") as it is: the same ro/nosuid/nodev/
  * noexec, and the same access-time mode when the request names one. Unknown options count as a change. */

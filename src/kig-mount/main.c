@@ -71,7 +71,7 @@ static char *current_vfs_options(const char *target)
 
 static bool refused_bind_remount(struct libmnt_context *cxt, const struct mount_args *a)
 {
-    return mount_args_is_bind_remount(a->options) && mnt_context_syscall_called(cxt) &&
+    return bind_remount_requested(a->options) && mnt_context_syscall_called(cxt) &&
            mnt_context_get_syscall_errno(cxt) == EINVAL;
 }
 

@@ -1,7 +1,6 @@
 #include "mount-args.h"
 
 #include <errno.h>
-#include <stdbool.h>
 #include <string.h>
 
 static int append_options(struct mount_args *a, const char *value)
@@ -46,24 +45,4 @@ int mount_args_parse(int argc, char *const *argv, struct mount_args *ret)
     ret->source = operands[0];
     ret->target = operands[1];
     return 0;
-}
-
-static bool has_option(const char *options, const char *name)
-{
-    size_t n = strlen(name);
-    for (const char *p = options; *p;) {
-        const char *comma = strchr(p, ',');
-        size_t len = comma ? (size_t)(comma - p) : strlen(p);
-        if (len == n && strncmp(p, name, n) == 0)
-            return true;
-        if (!comma)
-            break;
-        p = comma + 1;
-    }
-    return false;
-}
-
-int mount_args_is_bind_remount(const char *options)
-{
-    return has_option(options, "remount") && (has_option(options, "bind") || has_option(options, "rbind"));
 }

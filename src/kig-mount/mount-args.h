@@ -17,6 +17,3 @@ struct mount_args {
  * (another flag, not exactly two operands: the real mount(8) takes it); -E2BIG when the options are longer
  * than MOUNT_ARGS_MAX_OPTIONS. */
 int mount_args_parse(int argc, char *const *argv, struct mount_args *ret);
-
-/* Whether the options ask for a bind remount ("bind" or "rbind", and "remount"). */
-int mount_args_is_bind_remount(const char *options);

@@ -142,7 +142,6 @@ static void log_rewrites(const char *id, const json_t *rewrites)
         log_info("container %s: relaxed for this sandbox: %s", id, json_string_value(line));
 }
 
-/* The runtime's create command line, from ours and what the rewrite asks for. */
 /* A container given a UTS namespace of its own instead of its pod's (spec_rewrite) gets the pod's hostname,
  * which the CRI wrote to the file it mounts at /etc/hostname. Without it the container keeps the sandbox's
  * name, as it did before: worth a warning, not a failure. */
@@ -163,6 +162,7 @@ static void set_pod_hostname(struct spec_rewrite *rw)
         log_warn("cannot set the hostname \"%s\" (not UTF-8?): the container keeps the sandbox's", name);
 }
 
+/* The runtime's create command line, from ours and what the rewrite asks for. */
 static size_t build_create_args(const struct create_request *q, const struct spec_rewrite *rw,
                                 const char *bundle, const char **args)
 {

@@ -527,15 +527,11 @@ static int prepare_process(const struct exec_request *q, const struct container 
     return 0;
 }
 
-/* The hostname of the container's own UTS namespace (a "uts" entry without a path, and "hostname"), from the
- * config its runtime was given; "" when it shares the sandbox's. */
-static int load_uts_hostname(const struct container *c, char *buf, size_t size)
+/* The hostname of the container's own UTS namespace (a "uts" entry without a path, and "hostname"); "" when
+ * it shares the sandbox's. */
+static void uts_hostname(const json_t *config, char *buf, size_t size)
 {
     buf[0] = '\0';
-    json_error_t err;
-    _cleanup_json_ json_t *config = json_load_file(c->state.config_path, 0, &err);
-    if (!config)
-        return log_error_errno(EINVAL, "cannot read %s: %s", c->state.config_path, err.text);
     const char *hostname = json_string_value(json_object_get(config, "hostname"));
     size_t i;
     json_t *n;
@@ -546,16 +542,11 @@ static int load_uts_hostname(const struct container *c, char *buf, size_t size)
             strlen(hostname) < size)
             snprintf(buf, size, "%s", hostname);
     }
-    return 0;
 }
 
-/* The container's seccomp profile, from the config its runtime was given. */
-static int load_seccomp_profile(const struct container *c, scmp_filter_ctx *ret)
+/* The container's seccomp profile. */
+static int seccomp_profile(const json_t *config, scmp_filter_ctx *ret)
 {
-    json_error_t err;
-    _cleanup_json_ json_t *config = json_load_file(c->state.config_path, 0, &err);
-    if (!config)
-        return log_error_errno(EINVAL, "cannot read %s: %s", c->state.config_path, err.text);
     char error[256] = "";
     int r = oci_seccomp_compile(json_object_get(json_object_get(config, "linux"), "seccomp"), ret, error,
                                 sizeof(error));
@@ -564,6 +555,19 @@ static int load_seccomp_profile(const struct container *c, scmp_filter_ctx *ret)
     if (r < 0)
         return log_error_errno(r, "exec: cannot build the seccomp filter: %m");
     return 0;
+}
+
+/* What exec takes from the config the container's runtime was given, read once: its seccomp profile and the
+ * hostname of its own UTS namespace. */
+static int load_container_settings(const struct container *c, scmp_filter_ctx *ret_seccomp, char *hostname,
+                                   size_t hostname_size)
+{
+    json_error_t err;
+    _cleanup_json_ json_t *config = json_load_file(c->state.config_path, 0, &err);
+    if (!config)
+        return log_error_errno(EINVAL, "cannot read %s: %s", c->state.config_path, err.text);
+    uts_hostname(config, hostname, hostname_size);
+    return seccomp_profile(config, ret_seccomp);
 }
 
 static int kig_exec(const struct exec_request *q, const struct container *c, pid_t init_pid)
@@ -580,8 +584,7 @@ static int kig_exec(const struct exec_request *q, const struct container *c, pid
     char **cgroup_files = NULL;
     scmp_filter_ctx seccomp = NULL;
     char hostname[65];
-    if ((r = load_uts_hostname(c, hostname, sizeof(hostname))) < 0 ||
-        (r = load_seccomp_profile(c, &seccomp)) < 0)
+    if ((r = load_container_settings(c, &seccomp, hostname, sizeof(hostname))) < 0)
         return r;
     if ((r = cgroup_procs_files(init_pid, c->state.rootfs, &cgroup_files)) < 0) {
         if (seccomp)

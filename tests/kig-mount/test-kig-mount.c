@@ -39,16 +39,16 @@ static void test_kubelet_command_lines(void **state)
     assert_int_equal(parse(&a, subpath), 0);
     assert_null(a.type);
     assert_string_equal(a.options, "bind");
-    assert_false(mount_args_is_bind_remount(a.options));
+    assert_false(bind_remount_requested(a.options));
 
     char *remount[] = {"mount", "-o", "bind,remount", "/proc/42/fd/7", "/t", NULL};
     assert_int_equal(parse(&a, remount), 0);
-    assert_true(mount_args_is_bind_remount(a.options));
+    assert_true(bind_remount_requested(a.options));
 
     char *several[] = {"mount", "-o", "bind", "-o", "remount,ro", "/s", "/t", NULL};
     assert_int_equal(parse(&a, several), 0);
     assert_string_equal(a.options, "bind,remount,ro");
-    assert_true(mount_args_is_bind_remount(a.options));
+    assert_true(bind_remount_requested(a.options));
 
     char *no_options[] = {"mount", "/dev/sda1", "/mnt", NULL};
     assert_int_equal(parse(&a, no_options), 0);
@@ -81,12 +81,12 @@ static void test_other_command_lines(void **state)
 static void test_bind_remount_option_names(void **state)
 {
     (void)state;
-    assert_true(mount_args_is_bind_remount("rbind,remount"));
-    assert_false(mount_args_is_bind_remount("remount"));
-    assert_false(mount_args_is_bind_remount("bind"));
-    assert_false(mount_args_is_bind_remount("binder,remount"));
-    assert_false(mount_args_is_bind_remount("bind,remounted"));
-    assert_false(mount_args_is_bind_remount(""));
+    assert_true(bind_remount_requested("rbind,remount"));
+    assert_false(bind_remount_requested("remount"));
+    assert_false(bind_remount_requested("bind"));
+    assert_false(bind_remount_requested("binder,remount"));
+    assert_false(bind_remount_requested("bind,remounted"));
+    assert_false(bind_remount_requested(""));
 }
 
 static void test_remount_that_changes_nothing(void **state)

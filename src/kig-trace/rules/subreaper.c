@@ -43,8 +43,8 @@ struct proc {
     bool subreaper;
     bool native_subreaper;
     bool exited; /* its children were reassigned; waiting for its own waitpid report */
-    bool
-        unreaped; /* dead, not emulated, and its living parent has not reaped it yet: status holds the exit */
+    /* Dead, not emulated, and its living parent has not reaped it yet; status holds its exit. */
+    bool unreaped;
     int status;
     uid_t uid;
     uint64_t start_time;
@@ -294,8 +294,6 @@ static void queue_zombie(pid_t reaper, pid_t pid, int status, uid_t uid)
     }
     log_warn("%d exit statuses are waiting for subreapers: the exit of %d is dropped", MAX_ZOMBIES, (int)pid);
 }
-
-static void queue_zombie(pid_t reaper, pid_t pid, int status, uid_t uid);
 
 /* p is gone (or found dead): its children go to the nearest subreaper, as the kernel would do. Returns
  * that subreaper (0: none), whose parked waiters the caller wakes once it has queued what it must. */

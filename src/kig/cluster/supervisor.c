@@ -558,6 +558,14 @@ static int push_trace_prefix(struct supervisor *sv, struct supervised *c)
     return 0;
 }
 
+/* "DIR:" and the supervisor's PATH (or the usual one when it has none); NULL on ENOMEM. */
+static char *path_with_dir_first(const char *dir)
+{
+    const char *path = getenv("PATH");
+    char *s = NULL;
+    return asprintf(&s, "%s:%s", dir, path && *path ? path : "/usr/sbin:/usr/bin:/sbin:/bin") < 0 ? NULL : s;
+}
+
 /* tap: containerd finds kig-shim first in its PATH under the runc-v2 shim's name; kig-shim finds the real
  * shim and the pods' netns holders through the environment, which containerd passes on. The directory holds
  * nothing else, so no other program found through PATH changes. */
@@ -565,9 +573,8 @@ static int export_shim_environment(const struct node_setup *n)
 {
     if (!n->real_shim)
         return 0;
-    const char *path = getenv("PATH");
-    _cleanup_free_ char *new_path = NULL;
-    if (asprintf(&new_path, "%s:%s", n->shim_dir, path && *path ? path : "/usr/sbin:/usr/bin:/sbin:/bin") < 0)
+    _cleanup_free_ char *new_path = path_with_dir_first(n->shim_dir);
+    if (!new_path)
         return log_error_errno(ENOMEM, "out of memory");
     if (setenv("KIG_SWITCH_DIR", n->switch_dir, 1) < 0 ||
         setenv("KIG_CONTAINERD_SHIM", n->real_shim, 1) < 0 || setenv("PATH", new_path, 1) < 0)
@@ -599,8 +606,8 @@ static int prepare_node(struct supervisor *sv)
 /* The supervisor's environment with DIR first in PATH. */
 static int environment_with_path_first(const char *dir, struct strv *env)
 {
-    const char *path = getenv("PATH");
-    if (strv_pushf(env, "PATH=%s:%s", dir, path && *path ? path : "/usr/sbin:/usr/bin:/sbin:/bin") < 0)
+    _cleanup_free_ char *path = path_with_dir_first(dir);
+    if (!path || strv_pushf(env, "PATH=%s", path) < 0)
         return log_error_errno(ENOMEM, "out of memory");
     for (char **e = environ; *e; e++)
         if (strncmp(*e, "PATH=", 5) != 0 && strv_push(env, *e) < 0)
