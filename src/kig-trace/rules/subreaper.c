@@ -428,19 +428,31 @@ static enum exit_action prctl_exit(struct trap *t)
     return EXIT_DONE;
 }
 
+/* Whether tgid lives below an emulated subreaper: its children's exits may have to be handed on. */
+static bool below_subreaper(pid_t tgid)
+{
+    const struct proc *p = proc_find(tgid);
+    return p && find_reaper(p) != 0;
+}
+
 static enum trap_action wait_enter(struct trap *t)
 {
-    if (n_emulated == 0)
-        return TRAP_PASS;
     pid_t tgid = trap_tgid(t);
     if (tgid < 0)
         return TRAP_PASS;
-    struct zombie *z = find_zombie(t, tgid);
-    if (z) {
-        deliver(t, z);
-        return TRAP_SKIP;
+    if (n_emulated > 0) {
+        struct zombie *z = find_zombie(t, tgid);
+        if (z) {
+            deliver(t, z);
+            return TRAP_SKIP;
+        }
+        if (has_live_child(t, tgid))
+            return TRAP_FOLLOW;
     }
-    return has_live_child(t, tgid) || has_unreaped_child(tgid) ? TRAP_FOLLOW : TRAP_PASS;
+    /* Below a subreaper every wait is followed to its exit, which tells whether it reaped a child that died
+     * meanwhile: a child remembered as unreaped (remember_unreaped) that a blocking wait, entered before
+     * the child died, did reap must not be handed to the subreaper when its parent exits. */
+    return has_unreaped_child(tgid) || below_subreaper(tgid) ? TRAP_FOLLOW : TRAP_PASS;
 }
 
 /* The pid a real wait reaped (0: none, or WNOWAIT: still there). */
