@@ -68,8 +68,10 @@ check "no rewritten bundle: the runtime got the caller's config" test ! -e "$roo
 check "... and there is no rewrites file" test ! -e "$root/kig/c1/rewrites"
 assert_eq "crun itself records the original bundle" "$work/c1" \
     "$(crun --root "$root/crun" state c1 | json_get - 'd["bundle"]')"
-kr start c1
+kr --debug --log "$work/c1-start.log" start c1
 assert_eq "start" 0 $?
+assert_contains "start released crun's init itself (no crun start)" "$(cat "$work/c1-start.log")" \
+    "container c1: started through $root/crun/c1/exec.fifo"
 sleep 0.5
 assert_eq "the container has its own UTS namespace (hostname kept)" "kig-host-test" "$(cat "$work/c1.out")"
 pid=$(cat "$work/c1.pid")
@@ -81,6 +83,32 @@ kr delete --force c1
 assert_eq "delete --force" 0 $?
 assert_eq "no mount left" "$mounts_before" "$(mount_snapshot)"
 check "no state left" test ! -e "$root/kig/c1" -a ! -e "$root/crun/c1"
+
+# runc: kig-runtime's start releases runc's init the way runc does (read its byte from the exec fifo).
+if command -v runc >/dev/null; then
+    (cd "$work/c1" && python3 -c '
+import json, sys; d = json.load(open("config.json")); d["process"]["args"] = ["sh", "-c", "hostname; exit 7"]
+d["linux"]["cgroupsPath"] = "/kig-runtime-host-test-runc"; d["root"]["path"] = sys.argv[1] + "/rootfs"
+# c1 names the network namespace twice (crun spec has one): runc refuses that.
+d["linux"]["namespaces"] = [dict(t) for t in dict.fromkeys(tuple(sorted(n.items())) for n in d["linux"]["namespaces"])]
+json.dump(d, open("runc.json", "w"))' "$work/c1")
+    mkdir -p "$work/r1" && cp "$work/c1/runc.json" "$work/r1/config.json"
+    KIG_OCI_RUNTIME=runc kr create --bundle "$work/r1" --pid-file "$work/r1.pid" r1 >"$work/r1.out" 2>&1
+    assert_eq "runc: create" 0 $?
+    assert_eq "runc: created, not running yet" created "$(kr state r1 | json_get - 'd["status"]')"
+    kr --debug --log "$work/r1-start.log" start r1
+    assert_eq "runc: start" 0 $?
+    assert_contains "runc: start released runc's init itself (no runc start)" "$(cat "$work/r1-start.log")" \
+        "container r1: started through $root/runc/r1/exec.fifo"
+    for _ in $(seq 50); do [ "$(kr state r1 | json_get - 'd["status"]')" = stopped ] && break; sleep 0.1; done
+    assert_eq "runc: the process ran (its output)" kig-host-test "$(cat "$work/r1.out")"
+    err=$(kr start r1 2>&1)
+    assert_eq "runc: a second start fails" 1 $?
+    assert_contains "... with runc's words" "$err" "stopped"
+    kr delete r1
+    assert_eq "runc: delete" 0 $?
+    check "runc: no state left" test ! -e "$root/kig/r1" -a ! -e "$root/runc/r1"
+fi
 
 # KIG_TRACE: every runtime call goes through the supervisor. A stand-in records its command line and runs
 # what follows "--", as kig-trace does.
