@@ -179,7 +179,10 @@ inside() {
     assert_eq "UDP client -> echo replica 2" "$echo2 ping-2" "$(nb client udp "$ip2" 8080 ping-2 2>&1)"
     assert_eq "UDP echo replica 2 -> client" "client ping-c" "$(nb "$echo2" udp "$ipc" 7000 ping-c 2>&1)"
     assert_eq "TCP replica 1 -> replica 2 on the same port" "$echo2 $ip1" "$(nb "$echo1" hello "$ip2" 8080 2>&1)"
-    out=$(nb client stream "$ip2" 8080 1 2>&1)
+    # One second of sending, but what sits in both netstacks' socket buffers then (megabytes) drains at the
+    # switch's pace, under a second on an idle node and over twenty on a loaded one: the check is that it
+    # arrives whole, so the stream gets more time than nb's other calls.
+    out=$(pexec client timeout 75 /kb/netbench stream "$ip2" 8080 1 2>&1)
     assert_contains "a bulk TCP stream between pods arrives whole" "$out" "stream_mbps="
     assert_eq "the node reaches a pod" "$echo1 10.244.0.1" "$(timeout 20 "$W/bin/netbench" hello "$ip1" 8080 2>&1)"
 
