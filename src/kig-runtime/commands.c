@@ -35,13 +35,6 @@ static int init_alive(void *userdata)
     return container_init_alive(userdata) == 1;
 }
 
-static bool has_poststart_hooks(const struct container *c)
-{
-    _cleanup_json_ json_t *config = json_load_file(c->state.config_path, 0, NULL);
-    /* An unreadable config: let the runtime decide (and say what is wrong). */
-    return !config || json_array_size(json_object_get(json_object_get(config, "hooks"), "poststart")) > 0;
-}
-
 /* Whether kig-runtime may release the init itself (exec-fifo.h): a container it created whose init it
  * knows to be waiting, and nothing the runtime's start does besides: crun's poststart hooks, or the
  * systemd notify socket both runtimes forward. Anything else (an unknown container, one started already,
@@ -50,7 +43,9 @@ static bool start_without_runtime(const struct container *c)
 {
     if (!c->has_state || container_init_alive(c) != 1 || getenv("NOTIFY_SOCKET"))
         return false;
-    return c->rt.kind == OCI_RUNTIME_RUNC || (c->rt.kind == OCI_RUNTIME_CRUN && !has_poststart_hooks(c));
+    /* An unreadable config (-EIO) counts as having hooks: the runtime decides, and says what is wrong. */
+    return c->rt.kind == OCI_RUNTIME_RUNC ||
+           (c->rt.kind == OCI_RUNTIME_CRUN && container_hook_count(c, "poststart") == 0);
 }
 
 int cmd_start(const struct global_options *g, int argc, char **argv)

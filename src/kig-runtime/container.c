@@ -76,6 +76,14 @@ int container_init_alive(const struct container *c)
            start == c->state.init_start_time;
 }
 
+int container_hook_count(const struct container *c, const char *kind)
+{
+    _cleanup_json_ json_t *config = json_load_file(c->state.config_path, 0, NULL);
+    if (!config)
+        return -EIO;
+    return (int)json_array_size(json_object_get(json_object_get(config, "hooks"), kind));
+}
+
 /* crun calls a container "stopped" when it cannot read the freezer cgroup (none in gVisor 20221219), even
  * while its init runs. kig-runtime knows the init it created: alive with the same start time is running. */
 static void correct_status(const struct container *c, json_t *state)

@@ -43,6 +43,10 @@ int process_stat(int pid, char *ret_state, unsigned long long *ret_start_time);
  * kig-runtime has no record of it (the runtime must be asked). */
 int container_init_alive(const struct container *c);
 
+/* How many hooks of a kind ("poststart", "poststop") the config its runtime was given holds; -EIO when that
+ * config cannot be read (each caller decides what an unknown config means for it). */
+int container_hook_count(const struct container *c, const char *kind);
+
 /* "created", "running", "paused", "stopped" from a state document; "" when absent. */
 const char *container_status(const json_t *state);
 

@@ -101,14 +101,6 @@ static int forget(const struct global_options *g, struct container *c)
     return container_state_remove(g->root, c->state.id);
 }
 
-static bool has_poststop_hooks(const struct container *c)
-{
-    json_t *config = json_load_file(c->state.config_path, 0, NULL);
-    bool hooks = json_array_size(json_object_get(json_object_get(config, "hooks"), "poststop")) > 0;
-    json_decref(config);
-    return hooks;
-}
-
 /* A stopped container without poststop hooks: the runtime's part of its delete, done here. */
 static int delete_stopped(const struct global_options *g, struct container *c, const char *id,
                           const struct mount_table *t)
@@ -128,7 +120,7 @@ static int do_delete(const struct global_options *g, const char *id, bool force,
     _cleanup_(container_close) struct container c = {0};
     if (container_open(g, id, &c) < 0)
         return -EIO;
-    if (c.has_state && container_init_alive(&c) == 0 && !has_poststop_hooks(&c)) {
+    if (c.has_state && container_init_alive(&c) == 0 && container_hook_count(&c, "poststop") <= 0) {
         /* One read of the mount table serves everything (it is slow in gVisor with many containers). */
         struct mount_table t;
         bool have_table = mount_table_read(&t) == 0;

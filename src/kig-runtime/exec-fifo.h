@@ -12,9 +12,6 @@
 
 #include "spec-rewrite.h"
 
-#include <stdbool.h>
-#include <sys/types.h>
-
 /* Tells whether the init still waits: 1 alive, 0 gone. */
 typedef int (*exec_fifo_alive_fn)(void *userdata);
 

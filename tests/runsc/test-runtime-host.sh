@@ -86,13 +86,13 @@ check "no state left" test ! -e "$root/kig/c1" -a ! -e "$root/crun/c1"
 
 # runc: kig-runtime's start releases runc's init the way runc does (read its byte from the exec fifo).
 if command -v runc >/dev/null; then
+    mkdir -p "$work/r1"
     (cd "$work/c1" && python3 -c '
 import json, sys; d = json.load(open("config.json")); d["process"]["args"] = ["sh", "-c", "hostname; exit 7"]
 d["linux"]["cgroupsPath"] = "/kig-runtime-host-test-runc"; d["root"]["path"] = sys.argv[1] + "/rootfs"
 # c1 names the network namespace twice (crun spec has one): runc refuses that.
 d["linux"]["namespaces"] = [dict(t) for t in dict.fromkeys(tuple(sorted(n.items())) for n in d["linux"]["namespaces"])]
-json.dump(d, open("runc.json", "w"))' "$work/c1")
-    mkdir -p "$work/r1" && cp "$work/c1/runc.json" "$work/r1/config.json"
+json.dump(d, open(sys.argv[2], "w"))' "$work/c1" "$work/r1/config.json")
     KIG_OCI_RUNTIME=runc kr create --bundle "$work/r1" --pid-file "$work/r1.pid" r1 >"$work/r1.out" 2>&1
     assert_eq "runc: create" 0 $?
     assert_eq "runc: created, not running yet" created "$(kr state r1 | json_get - 'd["status"]')"

@@ -129,8 +129,10 @@ echo "# figure: create ${t_create} ms, start until exit ${t_run} ms, delete ${t_
 
 # ---- exec into a running container ----
 kr create --bundle "$work/sleeper" --pid-file "$work/sleeper.pid" sleeper >"$work/sleeper.out" 2>&1 &&
-    kr start sleeper
+    kr --debug --log "$work/sleeper-start.log" start sleeper
 assert_eq "create and start a sleeping container" 0 $?
+assert_contains "start released crun's init itself, in gVisor too (no crun start)" \
+    "$(cat "$work/sleeper-start.log")" "container sleeper: started through $root/crun/sleeper/exec.fifo"
 assert_eq "state says running (crun alone says stopped without a freezer cgroup)" running \
     "$(kr state sleeper | json_get - 'd["status"]')"
 t0=$(now_ms)
