@@ -6,17 +6,10 @@
  * itself when it can be sure of the answer and hands everything else to the real shim. */
 #pragma once
 
+#include "shim-address.h"
+
 #include <stdbool.h>
 #include <stddef.h>
-
-/* Where containerd 1.6 and 1.7 shims put their sockets (runtime/v2/shim: defaults.DefaultStateDir + "/s"). */
-#define SHIM_SOCKET_DIR "/run/containerd/s"
-
-/* "unix:///run/containerd/s/<hex sha256 of ADDRESS/NAMESPACE/GROUP>", the shim's SocketAddress(). Returns 0,
- * or -EINVAL when ADDRESS is not an absolute clean path or NAMESPACE/GROUP are not single path elements
- * (Go's filepath.Join would clean them into something else: not worth guessing), -ENAMETOOLONG. */
-int group_shim_address(const char *containerd_address, const char *ns, const char *group, char *buf,
-                       size_t size);
 
 /* Whether a shim listens at ADDRESS ("unix://PATH"): a connect that succeeds (the real shim's CanConnect). */
 bool group_shim_listening(const char *address);

@@ -103,7 +103,7 @@ static bool answer_from_running_shim(int argc, char **argv, const struct shim_bu
     char address[256];
     if (b->is_sandbox || b->has_group || !b->sandbox_id[0] || !id || !ns || !containerd ||
         strcmp(id, b->sandbox_id) == 0 ||
-        group_shim_address(containerd, ns, b->sandbox_id, address, sizeof(address)) < 0 ||
+        shim_socket_address(containerd, ns, b->sandbox_id, address, sizeof(address)) < 0 ||
         !group_shim_listening(address))
         return false;
     /* Like the real shim, into the working directory containerd started it in (the bundle). */

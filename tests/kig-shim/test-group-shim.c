@@ -29,7 +29,7 @@ static void test_address_matches_containerd(void **state)
     (void)state;
     char buf[256];
     assert_int_equal(
-        group_shim_address("/run/containerd/containerd.sock", "k8s.io", "abc123", buf, sizeof(buf)), 0);
+        shim_socket_address("/run/containerd/containerd.sock", "k8s.io", "abc123", buf, sizeof(buf)), 0);
     assert_string_equal(buf, "unix:///run/containerd/s/"
                              "5740821878b2b98946e4d6c5f9bdd3b46375d3a89f9c93bb912fb0614aabc409");
 }
@@ -42,11 +42,11 @@ static void test_unclean_input_is_refused(void **state)
     static const char *const addresses[] = {
         "relative.sock", "/run//c.sock", "/run/./c.sock", "/run/../c.sock", "/run/c.sock/", "/", ""};
     for (size_t i = 0; i < ARRAY_SIZE(addresses); i++)
-        assert_int_equal(group_shim_address(addresses[i], "k8s.io", "abc", buf, sizeof(buf)), -EINVAL);
-    assert_int_equal(group_shim_address("/c.sock", "k8s/io", "abc", buf, sizeof(buf)), -EINVAL);
-    assert_int_equal(group_shim_address("/c.sock", "k8s.io", "..", buf, sizeof(buf)), -EINVAL);
-    assert_int_equal(group_shim_address("/c.sock", "", "abc", buf, sizeof(buf)), -EINVAL);
-    assert_int_equal(group_shim_address("/c.sock", "k8s.io", "abc", buf, 20), -ENAMETOOLONG);
+        assert_int_equal(shim_socket_address(addresses[i], "k8s.io", "abc", buf, sizeof(buf)), -EINVAL);
+    assert_int_equal(shim_socket_address("/c.sock", "k8s/io", "abc", buf, sizeof(buf)), -EINVAL);
+    assert_int_equal(shim_socket_address("/c.sock", "k8s.io", "..", buf, sizeof(buf)), -EINVAL);
+    assert_int_equal(shim_socket_address("/c.sock", "", "abc", buf, sizeof(buf)), -EINVAL);
+    assert_int_equal(shim_socket_address("/c.sock", "k8s.io", "abc", buf, 20), -ENAMETOOLONG);
 }
 
 static void test_listening(void **state)

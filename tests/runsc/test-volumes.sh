@@ -48,6 +48,26 @@ EOF
 
 pod_running() { [ "$(kc get pod subpath -o jsonpath='{.status.phase}' 2>/dev/null)" = Running ]; }
 subpath_mounts() { awk -v d="$D/node/kubelet/pods/" 'index($5, d) == 1 && $5 ~ /volume-subpaths/ {print $5}' /proc/self/mountinfo; }
+# A container record kig-runtime keeps but containerd forgot (what a delete cut off at containerd's 10 s
+# deadline leaves): made from a real record of the running pod, with its own rootfs, a tmpfs kig-runtime
+# "mounted" there, an init that is gone, and no bundle in containerd's state.
+make_forgotten_record() { # W D
+    mkdir -p "$1/leftover/rootfs/mnt"
+    mount -t tmpfs leftover "$1/leftover/rootfs/mnt" || return 1
+    python3 - "$1/leftover" "$2/node/runtime/k8s.io/kig" <<'PY2'
+import glob, json, os, subprocess, sys
+base, kig = sys.argv[1], sys.argv[2]
+record = json.load(open(sorted(glob.glob(kig + "/*/state.json"))[0]))
+gone = subprocess.Popen(["true"]); gone.wait()
+record.update(id="kig-test-forgotten", bundle=base, rootfs=base + "/rootfs", config_path=base + "/config.json",
+              shares_mounts=False, kig_exec=False, init_pid=gone.pid, init_start_time=1,
+              mounted=[base + "/rootfs/mnt"], cgroup_dirs=[])
+os.makedirs(kig + "/kig-test-forgotten", mode=0o700)
+json.dump(record, open(kig + "/kig-test-forgotten/state.json", "w"))
+PY2
+}
+forgotten_record_gone() { [ ! -e "$D/node/runtime/k8s.io/kig/kig-test-forgotten" ] && ! grep -q " $W/leftover/rootfs/mnt " /proc/self/mountinfo; }
+
 kubelet_path() { tr '\0' '\n' <"/proc/$1/environ" | sed -n 's/^PATH=//p'; }
 
 inside() {
@@ -81,6 +101,12 @@ inside() {
         grep -qx written-through-subpath "$D/node/kubelet/pods/$uid/volumes/kubernetes.io~empty-dir/scratch/deeper/dir/f"
     assert_eq "two subPath mounts, none left by a failed attempt" 2 "$(subpath_mounts | wc -l)"
     check "kubelet logged no subPath failure" sh -c "! grep -q 'failed to prepare subPath\|error mounting' '$D/logs/kubelet.log'"
+
+    # The pod janitor sweeps every 30 s and acts on a second look: within about a minute.
+    check "a container record containerd has forgotten is made, with a mount" make_forgotten_record "$W" "$D"
+    check "the pod janitor deletes it and unmounts its mount" wait_for 150 forgotten_record_gone
+    check "kig.log says so" grep -q "pod janitor: deleted container kig-test-forgotten" "$D/logs/kig.log"
+    check "the pod is still Running" pod_running
 
     mkdir -p "$W/src" "$W/tgt"
     mount -o bind "$W/src" "$W/tgt"

@@ -609,5 +609,7 @@ int cmd_up(int argc, char **argv)
     _cleanup_(data_dir_done) struct data_dir d = {0};
     if (data_dir_init(&d, o.data_dir) < 0)
         return 1;
-    return run_up(&o, &d);
+    r = run_up(&o, &d);
+    readiness_done();
+    return r;
 }

@@ -6,6 +6,7 @@
 #include "node-setup.h"
 
 #include <curl/curl.h>
+#include <fcntl.h>
 #include <jansson.h>
 #include <stdio.h>
 #include <string.h>
@@ -61,14 +62,85 @@ static int curl_error_to_errno(CURLcode c)
     }
 }
 
+/* A component that is ready is probed every 3 s for as long as it runs. With a new handle each time, every
+ * probe was a TCP connect and a TLS handshake on both sides (measured inside gVisor: the supervisor alone
+ * used 3-4% of a CPU on an idle node). One handle per URL and client certificate keeps the connection and
+ * its TLS session; a handle whose transfer failed is dropped, so the next probe starts afresh. */
+#define HANDLE_CACHE_SIZE 16
+
+static struct cached_handle {
+    char *key;
+    CURL *curl;
+} handles[HANDLE_CACHE_SIZE];
+static unsigned next_eviction;
+
+static char *handle_key(const struct tls_files *tls, const char *url)
+{
+    char *key = NULL;
+    if (asprintf(&key, "%s\n%s", url, tls && tls->cert_file ? tls->cert_file : "") < 0)
+        return NULL;
+    return key;
+}
+
+static void drop_handle(struct cached_handle *h)
+{
+    curl_easy_cleanup(h->curl);
+    free(h->key);
+    *h = (struct cached_handle){0};
+}
+
+/* The cached handle for KEY, or a new one put in the cache (taking KEY). NULL on ENOMEM. */
+static struct cached_handle *handle_for(char *key)
+{
+    struct cached_handle *free_slot = NULL;
+    for (size_t i = 0; i < HANDLE_CACHE_SIZE; i++) {
+        if (handles[i].key && strcmp(handles[i].key, key) == 0) {
+            free(key);
+            return &handles[i];
+        }
+        if (!handles[i].key && !free_slot)
+            free_slot = &handles[i];
+    }
+    if (!free_slot) {
+        free_slot = &handles[next_eviction++ % HANDLE_CACHE_SIZE];
+        drop_handle(free_slot);
+    }
+    free_slot->curl = curl_easy_init();
+    if (!free_slot->curl) {
+        free(key);
+        return NULL;
+    }
+    free_slot->key = key;
+    return free_slot;
+}
+
+/* A kept connection must not leak into the components the supervisor starts after it. */
+static int socket_cloexec(void *clientp, curl_socket_t fd, curlsocktype purpose)
+{
+    (void)clientp;
+    (void)purpose;
+    return fcntl(fd, F_SETFD, FD_CLOEXEC) < 0 ? CURL_SOCKOPT_ERROR : CURL_SOCKOPT_OK;
+}
+
+void readiness_done(void)
+{
+    for (size_t i = 0; i < HANDLE_CACHE_SIZE; i++)
+        if (handles[i].key)
+            drop_handle(&handles[i]);
+    curl_global_cleanup();
+}
+
 int http_get(const struct tls_files *tls, const char *url, int timeout_ms, long *ret_status, char **ret_body)
 {
-    CURL *curl = curl_easy_init();
-    if (!curl)
+    char *key = handle_key(tls, url);
+    struct cached_handle *h = key ? handle_for(key) : NULL;
+    if (!h)
         return -ENOMEM;
+    CURL *curl = h->curl;
     struct body body = {0};
     curl_easy_setopt(curl, CURLOPT_URL, url);
     curl_easy_setopt(curl, CURLOPT_NOSIGNAL, 1L);
+    curl_easy_setopt(curl, CURLOPT_SOCKOPTFUNCTION, socket_cloexec);
     curl_easy_setopt(curl, CURLOPT_NOPROXY, "*"); /* a user's https_proxy must not see cluster traffic */
     curl_easy_setopt(curl, CURLOPT_TIMEOUT_MS, (long)timeout_ms);
     curl_easy_setopt(curl, CURLOPT_CONNECTTIMEOUT_MS, (long)timeout_ms);
@@ -88,8 +160,10 @@ int http_get(const struct tls_files *tls, const char *url, int timeout_ms, long 
     long status = 0;
     if (c == CURLE_OK)
         curl_easy_getinfo(curl, CURLINFO_RESPONSE_CODE, &status);
-    curl_easy_cleanup(curl);
+    /* The body buffer is ours: the handle must not keep a pointer to it. */
+    curl_easy_setopt(curl, CURLOPT_WRITEDATA, NULL);
     if (c != CURLE_OK) {
+        drop_handle(h);
         free(body.data);
         return curl_error_to_errno(c);
     }

@@ -22,6 +22,8 @@ struct tls_files {
 
 /* Must be called once before any other function here (curl_global_init). */
 int readiness_init(void);
+/* Closes the connections probes keep open (one per URL and client certificate), then curl_global_cleanup. */
+void readiness_done(void);
 
 /* GET url. Returns 0 with the HTTP status (and the body, if ret_body) or a negative errno when there was
  * no HTTP answer (-ECONNREFUSED, -ETIMEDOUT, -EPROTO for TLS trouble). */
