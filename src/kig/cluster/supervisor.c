@@ -396,8 +396,8 @@ static void handle_signals(struct supervisor *sv)
     reap_children(sv);
 }
 
-/* The janitor only looks once containerd is ready: before that, its task directory may not say yet what runs.
- */
+/* The janitor only looks once containerd is ready: before that, its task directory may not say yet what
+ * runs. */
 static void sweep_due(struct supervisor *sv)
 {
     if (!sv->janitor_on || monotonic_ms() < sv->next_sweep_ms)
