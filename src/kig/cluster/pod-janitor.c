@@ -5,6 +5,7 @@
 #include "macro.h"
 #include "shim-address.h"
 #include "spawn.h"
+#include "supervisor-ctl.h"
 
 #include <dirent.h>
 #include <errno.h>
@@ -181,18 +182,6 @@ static unsigned long long start_time_of(pid_t pid)
     return p ? strtoull(p + 1, NULL, 10) : 0;
 }
 
-static bool runs_executable(pid_t pid, const char *path)
-{
-    char link[64], buf[PATH_MAX];
-    snprintf(link, sizeof(link), "/proc/%d/exe", (int)pid);
-    ssize_t n = readlink(link, buf, sizeof(buf) - 1);
-    if (n < 0)
-        return false;
-    buf[n] = '\0';
-    size_t len = strlen(path);
-    return strncmp(buf, path, len) == 0 && (buf[len] == '\0' || strcmp(buf + len, " (deleted)") == 0);
-}
-
 /* A shim daemon's flags (containerd-shim-runc-v2 -namespace NS -id ID -address ADDR [-debug]). False for
  * anything else, including the short-lived `start` and `delete` runs, which name an action. */
 static bool shim_daemon_flags(pid_t pid, char **ret_ns, char **ret_id, char **ret_address)
@@ -243,7 +232,7 @@ static int sweep_shims(struct pod_janitor *j, const struct strv *addresses, stru
     for (struct dirent *e; (e = next_entry(proc));) {
         char *endp;
         long pid = strtol(e->d_name, &endp, 10);
-        if (*endp || pid <= 1 || !runs_executable((pid_t)pid, j->shim_path))
+        if (*endp || pid <= 1 || !process_is((pid_t)pid, j->shim_path))
             continue;
         _cleanup_free_ char *ns = NULL, *id = NULL, *containerd = NULL, *key = NULL;
         char address[256];
