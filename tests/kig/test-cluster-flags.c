@@ -114,6 +114,9 @@ static void test_controller_manager(void **state)
     assert_has(&a, "--bind-address=127.0.0.1");
     assert_has(&a, "--port=0");
     assert_has(&a, "--cluster-name=dev");
+    assert_has(&a, "--tls-cert-file=/d/pki/controller-manager-server.crt");
+    assert_has(&a, "--tls-private-key-file=/d/pki/controller-manager-server.key");
+    assert_has(&a, "--kube-api-qps=100");
 }
 
 static void test_scheduler(void **state)
@@ -122,6 +125,8 @@ static void test_scheduler(void **state)
     _cleanup_(strv_done) struct strv a = {0};
     build(CC_KUBE_SCHEDULER, &c, &a);
     assert_has(&a, "--kubeconfig=/d/kubeconfig/scheduler.kubeconfig");
+    assert_has(&a, "--tls-cert-file=/d/pki/scheduler-server.crt");
+    assert_has(&a, "--tls-private-key-file=/d/pki/scheduler-server.key");
     assert_has(&a, "--secure-port=10259");
     assert_has(&a, "--port=0");
     assert_has(&a, "--bind-address=127.0.0.1");
@@ -196,6 +201,26 @@ static void test_node_ready_check(void **state)
     assert_non_null(checks[n_full - 1].accept);
 }
 
+/* kig creates the default service account early, but waits for its token: a pod is refused before it. */
+static void test_service_account_check(void **state)
+{
+    assert_true(readiness_service_account_has_token(
+        "{\"metadata\":{\"name\":\"default\"},\"secrets\":[{\"name\":\"default-token-x\"}]}"));
+    assert_false(readiness_service_account_has_token("{\"metadata\":{\"name\":\"default\"}}"));
+    assert_false(readiness_service_account_has_token("{\"secrets\":[]}"));
+    assert_false(readiness_service_account_has_token("not json"));
+    size_t n;
+    const struct cluster_check *checks = readiness_cluster_checks(CLUSTER_MODE_CONTROL_PLANE_ONLY, &n);
+    const struct cluster_check *sa = NULL;
+    for (size_t i = 0; i < n; i++)
+        if (checks[i].create_path)
+            sa = &checks[i];
+    assert_non_null(sa);
+    assert_string_equal(sa->create_path, "/api/v1/namespaces/default/serviceaccounts");
+    assert_string_equal(sa->api_paths[0], "/api/v1/namespaces/default/serviceaccounts/default");
+    assert_ptr_equal(sa->accept, readiness_service_account_has_token);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -203,6 +228,7 @@ int main(void)
         cmocka_unit_test(test_apiserver_is_secure),
         cmocka_unit_test(test_apiserver_loopback_advertise),
         cmocka_unit_test(test_controller_manager),
+        cmocka_unit_test(test_service_account_check),
         cmocka_unit_test(test_scheduler),
         cmocka_unit_test(test_table_order),
         cmocka_unit_test(test_node_components),

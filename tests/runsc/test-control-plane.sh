@@ -155,7 +155,7 @@ inside() {
     assert_contains "it prints how to use the kubeconfig" "$out" "export KUBECONFIG=$D/kubeconfig/admin.kubeconfig"
     assert_contains "progress (on a pipe) shows etcd ready" "$err" "] etcd ready"
     assert_contains "progress shows the apiserver ready" "$err" "] kube-apiserver ready"
-    assert_contains "progress shows the default service account" "$err" "the default service account exists"
+    assert_contains "progress shows the default service account" "$err" "the default service account has its token"
     export KUBECONFIG=$D/kubeconfig/admin.kubeconfig
     for ns in default kube-system kube-public kube-node-lease; do
         assert_contains "kubectl get ns lists $ns" "$(kc get ns -o name 2>&1)" "namespace/$ns"

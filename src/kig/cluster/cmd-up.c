@@ -302,7 +302,7 @@ static int prepare_data_dir(const struct up_options *o, const struct data_dir *d
     bool fresh_pki = !path_exists(d->pki) && !data_dir_has_cluster_data(d);
     /* No step line before the work: a damaged PKI must read as the one line that names the file. */
     int64_t t0 = monotonic_ms();
-    if ((r = pki_setup(d, fresh_pki)) < 0)
+    if ((r = pki_setup(d, fresh_pki)) < 0 || (r = pki_setup_controller_serving(d)) < 0)
         return r;
     if (id->mode & CLUSTER_MODE_FULL) {
         char node_ip[64];
@@ -333,6 +333,7 @@ struct waiter {
     bool component_done[STATE_MAX_COMPONENTS];
     int check_step;
     size_t checks_done;
+    bool check_object_made; /* the current check's object (if any) was created or found */
     char still_starting[256]; /* components not ready yet, for the closing note */
 };
 
@@ -406,10 +407,15 @@ static int follow_cluster_checks(struct waiter *w)
         const struct cluster_check *check = &checks[w->checks_done];
         if (w->check_step < 0)
             w->check_step = progress_begin(w->p, "waiting for the %s", check->what);
+        /* Tried again on the next round when the apiserver did not take it; if it never does, the
+         * cluster's controllers create it in their own time. */
+        if (!w->check_object_made)
+            w->check_object_made = readiness_cluster_check_start(w->d, w->id->port, check) == 0;
         if (readiness_cluster_check(w->d, w->id->port, check) <= 0)
             return 0;
         progress_done(w->p, w->check_step, "%s", check->done);
         w->check_step = -1;
+        w->check_object_made = false;
         w->checks_done++;
     }
     return 1;

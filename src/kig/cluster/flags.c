@@ -87,13 +87,16 @@ int flags_kube_apiserver(const struct cluster_config *cfg, struct strv *args)
 static int push_common_controller_flags(const struct cluster_config *cfg, const char *user, int port,
                                         struct strv *args)
 {
-    const char *kc = cfg->dir->kubeconfigs;
+    const char *kc = cfg->dir->kubeconfigs, *pki = cfg->dir->pki;
     PUSH("--kubeconfig=%s/%s.kubeconfig", kc, user);
     PUSH("--authentication-kubeconfig=%s/%s.kubeconfig", kc, user);
     PUSH("--authorization-kubeconfig=%s/%s.kubeconfig", kc, user);
     PUSH("--bind-address=%s", KIG_BIND_ADDRESS);
     PUSH("--secure-port=%d", port);
     PUSH("--port=0");
+    /* pki_setup_controller_serving's cert: otherwise each start makes an RSA key (1.4 s in gVisor). */
+    PUSH("--tls-cert-file=%s/%s-server.crt", pki, user);
+    PUSH("--tls-private-key-file=%s/%s-server.key", pki, user);
     PUSH("--leader-elect=false");
     PUSH("--profiling=false");
     return 0;
@@ -115,6 +118,11 @@ int flags_kube_controller_manager(const struct cluster_config *cfg, struct strv 
     PUSH("--cluster-signing-key-file=%s/ca.key", pki);
     PUSH("--service-cluster-ip-range=%s", KIG_SERVICE_CIDR);
     PUSH("--controllers=*,bootstrapsigner,tokencleaner");
+    /* At the default 20 requests/s its start-up discovery is throttled (1 s waits in the log) and the
+     * controllers start one after another behind it; the service-account controller, which every pod
+     * needs, is one of the last. The apiserver is local and has no other heavy client. */
+    PUSH("--kube-api-qps=100");
+    PUSH("--kube-api-burst=200");
     return 0;
 }
 

@@ -294,3 +294,27 @@ int pki_setup_node(const struct data_dir *d, const char *node_name, const char *
                                             .usage = PKI_SERVER};
     return pki_ensure_cert(d->pki, "ca", &server);
 }
+
+/* Without a serving cert, the controller-manager and the scheduler each make a self-signed RSA 2048 one
+ * in memory at every start: 1.4 s of the controller-manager's start inside gVisor, on the path to the
+ * first pod. Nobody trusts these (kig's probes do not verify them), so a missing one is simply made. */
+int pki_setup_controller_serving(const struct data_dir *d)
+{
+    static const char *const names[][2] = {
+        {"controller-manager-server", "kube-controller-manager"},
+        {"scheduler-server", "kube-scheduler"},
+    };
+    const char *dns[] = {"localhost", NULL};
+    const char *ips[] = {"127.0.0.1", NULL};
+    for (size_t i = 0; i < ARRAY_SIZE(names); i++) {
+        const struct pki_cert_request req = {.name = names[i][0],
+                                             .common_name = names[i][1],
+                                             .dns_names = dns,
+                                             .ip_addresses = ips,
+                                             .usage = PKI_SERVER};
+        int r = pki_ensure_cert(d->pki, "ca", &req);
+        if (r < 0)
+            return r;
+    }
+    return 0;
+}

@@ -28,6 +28,11 @@ int pki_setup(const struct data_dir *d, bool fresh);
  * (kubelet-server.crt), created when missing, verified otherwise. Logs one line on failure. */
 int pki_setup_node(const struct data_dir *d, const char *node_name, const char *node_ip);
 
+/* The serving certs of the controller-manager and the scheduler (controller-manager-server.crt,
+ * scheduler-server.crt; localhost and 127.0.0.1), created when missing, verified otherwise. Logs one line on
+ * failure. */
+int pki_setup_controller_serving(const struct data_dir *d);
+
 /* (Re)writes the kubeconfigs of the admin, the controller-manager and the scheduler for the server URL. */
 int pki_setup_kubeconfigs(const struct data_dir *d, const char *cluster_name, const char *server);
 

@@ -130,7 +130,8 @@ void readiness_done(void)
     curl_global_cleanup();
 }
 
-int http_get(const struct tls_files *tls, const char *url, int timeout_ms, long *ret_status, char **ret_body)
+int http_request(const struct tls_files *tls, const char *url, const char *json_body, int timeout_ms,
+                 long *ret_status, char **ret_body)
 {
     char *key = handle_key(tls, url);
     struct cached_handle *h = key ? handle_for(key) : NULL;
@@ -146,6 +147,16 @@ int http_get(const struct tls_files *tls, const char *url, int timeout_ms, long 
     curl_easy_setopt(curl, CURLOPT_CONNECTTIMEOUT_MS, (long)timeout_ms);
     curl_easy_setopt(curl, CURLOPT_WRITEFUNCTION, body_append);
     curl_easy_setopt(curl, CURLOPT_WRITEDATA, &body);
+    struct curl_slist *headers = NULL;
+    if (json_body) {
+        headers = curl_slist_append(NULL, "Content-Type: application/json");
+        if (!headers) {
+            drop_handle(h);
+            return -ENOMEM;
+        }
+        curl_easy_setopt(curl, CURLOPT_HTTPHEADER, headers);
+        curl_easy_setopt(curl, CURLOPT_POSTFIELDS, json_body);
+    }
     if (tls && tls->ca_file)
         curl_easy_setopt(curl, CURLOPT_CAINFO, tls->ca_file);
     else {
@@ -160,8 +171,14 @@ int http_get(const struct tls_files *tls, const char *url, int timeout_ms, long 
     long status = 0;
     if (c == CURLE_OK)
         curl_easy_getinfo(curl, CURLINFO_RESPONSE_CODE, &status);
-    /* The body buffer is ours: the handle must not keep a pointer to it. */
+    /* The buffers are ours: the handle must not keep pointers to them, and a cached handle's next use is
+     * a GET again. */
     curl_easy_setopt(curl, CURLOPT_WRITEDATA, NULL);
+    if (json_body) {
+        curl_easy_setopt(curl, CURLOPT_HTTPHEADER, NULL);
+        curl_easy_setopt(curl, CURLOPT_HTTPGET, 1L);
+        curl_slist_free_all(headers);
+    }
     if (c != CURLE_OK) {
         drop_handle(h);
         free(body.data);
@@ -173,6 +190,11 @@ int http_get(const struct tls_files *tls, const char *url, int timeout_ms, long 
     else
         free(body.data);
     return ret_body && !*ret_body ? -ENOMEM : 0;
+}
+
+int http_get(const struct tls_files *tls, const char *url, int timeout_ms, long *ret_status, char **ret_body)
+{
+    return http_request(tls, url, NULL, timeout_ms, ret_status, ret_body);
 }
 
 /* Paths of the cluster's TLS files, built once per call. */
@@ -254,11 +276,22 @@ enum probe_result readiness_probe(const struct data_dir *d, const struct compone
 
 static const char *const default_namespace[] = {"/api/v1/namespaces/default", NULL};
 static const char *const default_sa[] = {"/api/v1/namespaces/default/serviceaccounts/default", NULL};
+/* What the controller-manager's service-account controller would create. */
+static const char default_sa_object[] =
+    "{\"apiVersion\":\"v1\",\"kind\":\"ServiceAccount\",\"metadata\":{\"name\":\"default\"}}";
 static const char *const priority_classes[] = {
     "/apis/scheduling.k8s.io/v1/priorityclasses/system-node-critical",
     "/apis/scheduling.k8s.io/v1/priorityclasses/system-cluster-critical", NULL};
 
 static const char *const nodes[] = {"/api/v1/nodes", NULL};
+
+bool readiness_service_account_has_token(const char *body)
+{
+    json_t *doc = json_loads(body, 0, NULL);
+    bool has = json_array_size(json_object_get(doc, "secrets")) > 0;
+    json_decref(doc);
+    return has;
+}
 
 bool readiness_node_list_has_ready(const char *body)
 {
@@ -283,11 +316,16 @@ bool readiness_node_list_has_ready(const char *body)
 }
 
 static const struct cluster_check checks[] = {
-    {"default namespace", "the default namespace exists", default_namespace, NULL},
-    {"system priority classes", "the system priority classes exist", priority_classes, NULL},
-    {"default service account", "the default service account exists", default_sa, NULL},
+    {"default namespace", "the default namespace exists", default_namespace, NULL, NULL, NULL},
+    {"system priority classes", "the system priority classes exist", priority_classes, NULL, NULL, NULL},
+    /* A pod that mounts its service account token is refused until the account has a token secret (the
+     * controller-manager's tokens controller makes it), so the check waits for that, not the account
+     * alone. kig creates the account as soon as the check starts: the service-account controller starts
+     * among the controller-manager's last, seconds after the tokens controller. */
+    {"default service account", "the default service account has its token", default_sa,
+     readiness_service_account_has_token, "/api/v1/namespaces/default/serviceaccounts", default_sa_object},
     /* full mode only, from here on */
-    {"node to be Ready", "the node is Ready", nodes, readiness_node_list_has_ready},
+    {"node to be Ready", "the node is Ready", nodes, readiness_node_list_has_ready, NULL, NULL},
 };
 #define N_CONTROL_PLANE_CHECKS 3
 
@@ -306,6 +344,29 @@ int readiness_api_get(const struct data_dir *d, int api_port, const char *path, 
     char url[512];
     snprintf(url, sizeof(url), "https://%s:%d%s", KIG_BIND_ADDRESS, api_port, path);
     return http_get(&tls, url, PROBE_TIMEOUT_MS, ret_status, ret_body);
+}
+
+int readiness_api_post(const struct data_dir *d, int api_port, const char *path, const char *json_body,
+                       long *ret_status)
+{
+    struct tls_paths p;
+    tls_paths_init(&p, d, "ca", "admin");
+    struct tls_files tls = {p.ca, p.cert, p.key};
+    char url[512];
+    snprintf(url, sizeof(url), "https://%s:%d%s", KIG_BIND_ADDRESS, api_port, path);
+    return http_request(&tls, url, json_body, PROBE_TIMEOUT_MS, ret_status, NULL);
+}
+
+int readiness_cluster_check_start(const struct data_dir *d, int api_port, const struct cluster_check *check)
+{
+    if (!check->create_path)
+        return 0;
+    long status;
+    int r = readiness_api_post(d, api_port, check->create_path, check->create_object, &status);
+    if (r < 0)
+        return r;
+    /* 409: it exists already (made by its controller, or a cluster that was up before). */
+    return status == 201 || status == 409 ? 0 : -EPROTO;
 }
 
 int readiness_cluster_check(const struct data_dir *d, int api_port, const struct cluster_check *check)

@@ -28,7 +28,8 @@ int kubelet_config_render(const struct kubelet_options *o, char **ret)
         " s:s, s:s, s:b, s:o,"
         " s:b, s:b, s:b, s:b,"
         " s:i, s:i, s:s, s:o, s:o,"
-        " s:s, s:s, s:i, s:{s:b}}",
+        " s:s, s:s, s:i, s:{s:b, s:b},"
+        " s:s, s:s}",
         "apiVersion", "kubelet.config.k8s.io/v1beta1", "kind", "KubeletConfiguration",
         /* The apiserver reaches kubelet with its client cert; nobody else may. */
         "authentication", "anonymous", "enabled", 0, "webhook", "enabled", 1, "cacheTTL", "2m", "x509",
@@ -48,7 +49,19 @@ int kubelet_config_render(const struct kubelet_options *o, char **ret)
         o->cluster_domain, "evictionHard", eviction_thresholds(), "clusterDNS",
         o->cluster_dns ? json_pack("[s]", o->cluster_dns) : json_array(), "hairpinMode", "none", "resolvConf",
         o->resolv_conf ? o->resolv_conf : "/etc/resolv.conf", "maxPods", o->max_pods > 0 ? o->max_pods : 110,
-        "featureGates", "LocalStorageCapacityIsolation", o->local_storage_capacity_isolation);
+        /* CSIMigration (beta, on) holds the node NotReady until kubelet has written its CSINode object,
+         * which it first tries before the node is registered and then retries after 3.2 s and 19 s; on a
+         * new cluster that kept the first pod waiting up to half a minute. It migrates in-tree cloud
+         * volume plugins, of which kig has none, and CSI drivers register without it. */
+        "featureGates", "LocalStorageCapacityIsolation", o->local_storage_capacity_isolation, "CSIMigration",
+        0,
+        /* A node registers NotReady when kubelet's first runtime check has not finished (it usually has
+         * not when the apiserver is already up), and kubelet 1.20 only looks again at its next status
+         * update: 10 s by default, all of it added to the first pod's start (kubelets from 1.22 poll
+         * fast until Ready). Each update reads the node from the apiserver's cache; the report
+         * frequency is kept at its default, or setting the update frequency would make it 2 s too and
+         * write the node to etcd every 2 s. */
+        "nodeStatusUpdateFrequency", "2s", "nodeStatusReportFrequency", "5m");
     if (!doc)
         return -ENOMEM;
     char *s = json_dumps(doc, JSON_INDENT(2) | JSON_PRESERVE_ORDER);

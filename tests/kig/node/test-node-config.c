@@ -109,6 +109,9 @@ static void test_kubelet_config(void **state)
     assert_string_equal(json_string_value(json_array_get(json_object_get(d, "clusterDNS"), 0)), "10.96.0.10");
     assert_false(
         json_is_true(json_object_get(json_object_get(d, "featureGates"), "LocalStorageCapacityIsolation")));
+    assert_true(json_is_false(json_object_get(json_object_get(d, "featureGates"), "CSIMigration")));
+    assert_string_equal(json_string_value(json_object_get(d, "nodeStatusUpdateFrequency")), "2s");
+    assert_string_equal(json_string_value(json_object_get(d, "nodeStatusReportFrequency")), "5m");
     json_decref(d);
 
     o.cgroups_per_qos = true;
