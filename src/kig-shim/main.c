@@ -24,6 +24,7 @@
 #include "group-shim.h"
 #include "macro.h"
 #include "podns.h"
+#include "shim-daemon.h"
 #include "spawn.h"
 
 #include <errno.h>
@@ -33,8 +34,11 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <signal.h>
 #include <sys/wait.h>
 #include <unistd.h>
+
+extern char **environ;
 
 #define MAX_CONFIG_SIZE (4 * 1024 * 1024)
 
@@ -61,6 +65,21 @@ static const char *flag_value(int argc, char **argv, const char *name)
         if (argv[i][0] == '-' && strcmp(argv[i] + 1 + (argv[i][1] == '-'), name) == 0)
             return argv[i + 1];
     return NULL;
+}
+
+/* A Go boolean flag: -name, --name, -name=true. */
+static bool bool_flag(int argc, char **argv, const char *name)
+{
+    size_t len = strlen(name);
+    for (int i = 1; i < argc; i++) {
+        const char *a = argv[i];
+        if (a[0] != '-')
+            continue;
+        a += 1 + (a[1] == '-');
+        if (strncmp(a, name, len) == 0 && (a[len] == '\0' || strcmp(a + len, "=true") == 0))
+            return true;
+    }
+    return false;
 }
 
 static _noreturn_ void exec_real(const char *real, char **argv)
@@ -92,6 +111,12 @@ static bool is_self(const char *path)
            self.st_ino == other.st_ino;
 }
 
+static void print_address(const char *address)
+{
+    if (fputs(address, stdout) == EOF || fflush(stdout) == EOF)
+        die("cannot print the shim address: %s", strerror(errno));
+}
+
 /* `start` for a container whose pod's shim runs: what the real shim would do (write ./address, print it),
  * without starting it. False, having done nothing, when anything differs from that case: the real shim
  * then decides. The sandbox's own start, which must start the shim, never comes here (its id is the
@@ -110,8 +135,100 @@ static bool answer_from_running_shim(int argc, char **argv, const struct shim_bu
     int r = group_shim_write_address("address", address);
     if (r < 0)
         die("cannot write the shim address to ./address: %s", strerror(-r));
-    if (fputs(address, stdout) == EOF || fflush(stdout) == EOF)
-        die("cannot print the shim address: %s", strerror(errno));
+    print_address(address);
+    return true;
+}
+
+static _noreturn_ _printf_(3, 4) void fail_start(const char *address, pid_t daemon, const char *fmt, ...)
+{
+    if (daemon > 0)
+        kill(daemon, SIGKILL);
+    shim_daemon_unlink(address);
+    va_list ap;
+    va_start(ap, fmt);
+    fprintf(stderr, "kig-shim: error: ");
+    vfprintf(stderr, fmt, ap);
+    fputc('\n', stderr);
+    va_end(ap);
+    exit(1);
+}
+
+static pid_t spawn_daemon(const struct shim_bundle *b, const char *address, int socket_fd, const char **argv)
+{
+    _cleanup_free_ const char **env = shim_daemon_env(environ);
+    if (!env)
+        fail_start(address, 0, "out of memory");
+    pid_t pid = 0;
+    int r;
+    if (b->own_network) {
+        const char *dir = getenv("KIG_SWITCH_DIR");
+        const struct podns_spawn_options o = {
+            .argv = argv,
+            .envp = env,
+            .stdin_fd = -1,
+            .stdout_fd = -1,
+            .stderr_fd = -1,
+            .extra_fds = &socket_fd,
+            .n_extra_fds = 1,
+            .new_session = true,
+        };
+        r = podns_spawn(dir && *dir ? dir : NULL, b->sandbox_id, &o, &pid, NULL);
+        if (r == -ENOENT || r == -ECONNREFUSED)
+            fail_start(address, 0,
+                       "pod sandbox %s has its own network but no network-namespace holder: kig-switch did "
+                       "not attach it (see 'kig logs kig-switch'; CNI ADD must run before the sandbox starts)",
+                       b->sandbox_id);
+    } else {
+        const struct spawn_options o = {
+            .argv = argv,
+            .envp = env,
+            .stdin_fd = SPAWN_DEVNULL,
+            .stdout_fd = SPAWN_DEVNULL,
+            .stderr_fd = SPAWN_DEVNULL,
+            .new_session = true,
+            .extra_fds = &socket_fd,
+            .n_extra_fds = 1,
+        };
+        r = spawn_process(&o, &pid);
+    }
+    if (r < 0)
+        fail_start(address, 0, "cannot start the shim daemon %s for pod sandbox %s: %s", argv[0],
+                   b->sandbox_id, strerror(-r));
+    return pid;
+}
+
+/* A pod sandbox's `start`, which starts the pod's shim: done here without the real shim's own start
+ * (shim-daemon.h). False, having done nothing, when the real shim must decide: a runc-v2 group label,
+ * SCHED_CORE, arguments kig-shim cannot be sure of. */
+static bool start_sandbox_shim(int argc, char **argv, const char *real, const struct shim_bundle *b)
+{
+    const char *id = flag_value(argc, argv, "id"), *ns = flag_value(argc, argv, "namespace"),
+               *containerd = flag_value(argc, argv, "address");
+    char address[256];
+    if (!b->is_sandbox || b->has_group || !id || !ns || !containerd || strcmp(id, b->sandbox_id) != 0 ||
+        getenv("SCHED_CORE") || shim_socket_address(containerd, ns, id, address, sizeof(address)) < 0)
+        return false;
+    _cleanup_close_ int fd = shim_daemon_listen(address);
+    if (fd == -EADDRINUSE) {
+        /* A shim serves this sandbox already (a retried start): the real shim answers with its address. */
+        int r = group_shim_write_address("address", address);
+        if (r < 0)
+            die("cannot write the shim address to ./address: %s", strerror(-r));
+        print_address(address);
+        return true;
+    }
+    if (fd < 0)
+        die("cannot listen on the shim socket %s: %s", address, strerror(-fd));
+    int r = group_shim_write_address("address", address);
+    if (r < 0)
+        fail_start(address, 0, "cannot write the shim address to ./address: %s", strerror(-r));
+    const char *daemon_argv[9];
+    shim_daemon_argv(real, ns, id, containerd, bool_flag(argc, argv, "debug"), daemon_argv);
+    pid_t pid = spawn_daemon(b, address, fd, daemon_argv);
+    (void)shim_daemon_drain(STDIN_FILENO); /* the real shim ignores a failed read too */
+    if ((r = shim_daemon_adjust_oom_score(pid, getppid())) < 0)
+        fail_start(address, pid, "failed to adjust OOM score for shim: %s", strerror(-r));
+    print_address(address);
     return true;
 }
 
@@ -127,7 +244,7 @@ int main(int argc, char **argv)
 
     struct shim_bundle b;
     read_bundle(flag_value(argc, argv, "bundle"), &b);
-    if (answer_from_running_shim(argc, argv, &b))
+    if (answer_from_running_shim(argc, argv, &b) || start_sandbox_shim(argc, argv, real, &b))
         return 0;
     if (!b.own_network || !b.sandbox_id[0])
         exec_real(real, argv);

@@ -34,6 +34,38 @@ static int setup_fd(int fd, int target)
     return dup2(fd, target) < 0 ? -1 : 0;
 }
 
+/* Moves the extra fds to 3, 4, ... First out of the way (above every target and source), so that a source
+ * that is another's target is not overwritten before it is moved. */
+static int setup_extra_fds(const struct spawn_options *o, int *err_pipe)
+{
+    if (o->n_extra_fds == 0)
+        return 0;
+    int high = 3 + (int)o->n_extra_fds;
+    for (size_t i = 0; i < o->n_extra_fds; i++)
+        if (o->extra_fds[i] >= high)
+            high = o->extra_fds[i] + 1;
+    if (*err_pipe >= high)
+        high = *err_pipe + 1;
+    /* The error pipe must survive the moves too: it may sit on a target. */
+    int pipe_copy = fcntl(*err_pipe, F_DUPFD_CLOEXEC, high);
+    if (pipe_copy < 0)
+        return -1;
+    *err_pipe = pipe_copy;
+    high = pipe_copy + 1;
+    int moved[16];
+    if (o->n_extra_fds > ARRAY_SIZE(moved)) {
+        errno = EINVAL;
+        return -1;
+    }
+    for (size_t i = 0; i < o->n_extra_fds; i++)
+        if ((moved[i] = fcntl(o->extra_fds[i], F_DUPFD_CLOEXEC, high)) < 0)
+            return -1;
+    for (size_t i = 0; i < o->n_extra_fds; i++)
+        if (dup2(moved[i], 3 + (int)i) < 0)
+            return -1;
+    return 0;
+}
+
 static _noreturn_ void child_exec(const struct spawn_options *o, int err_pipe)
 {
     sigset_t all;
@@ -45,7 +77,8 @@ static _noreturn_ void child_exec(const struct spawn_options *o, int err_pipe)
         setsid();
     if (o->die_with_parent)
         prctl(PR_SET_PDEATHSIG, SIGKILL);
-    if (setup_fd(o->stdin_fd, 0) < 0 || setup_fd(o->stdout_fd, 1) < 0 || setup_fd(o->stderr_fd, 2) < 0)
+    if (setup_fd(o->stdin_fd, 0) < 0 || setup_fd(o->stdout_fd, 1) < 0 || setup_fd(o->stderr_fd, 2) < 0 ||
+        setup_extra_fds(o, &err_pipe) < 0)
         goto fail;
     if (o->cwd && chdir(o->cwd) < 0)
         goto fail;

@@ -2,6 +2,7 @@
 #pragma once
 
 #include <stdbool.h>
+#include <stddef.h>
 #include <sys/types.h>
 
 #define SPAWN_INHERIT (-1)
@@ -18,6 +19,8 @@ struct spawn_options {
     bool die_with_parent; /* PR_SET_PDEATHSIG SIGKILL */
     bool exec_from_fd;    /* run the program open at exec_fd (fexecve) instead of looking up argv[0] */
     int exec_fd;
+    const int *extra_fds; /* become fds 3, 4, ... in the child (close-on-exec cleared) */
+    size_t n_extra_fds;
 };
 
 /* Forks and execs. Fails with the exec's errno (e.g. -ENOENT) if the program could not be started. */
