@@ -10,10 +10,11 @@
  * the runtime and every container of the pod are born in the pod's namespace, and the shim stays their
  * ancestor, so exit reporting works as usual.
  *
- * A container of a pod whose shim is already running gets that shim's address from kig-shim itself
- * (group-shim.h): one Go program start less per container. Everything else (`delete`, pods with host
- * networking, lookups kig-shim cannot be sure of) goes straight to containerd-shim-runc-v2 with the same
- * arguments. A pod sandbox that asks for its own
+ * A pod sandbox's `start` is done by kig-shim itself (shim-daemon.h): only the shim daemon is started, in
+ * the pod's namespace through its holder or, for host networking, directly. A container of a pod whose shim
+ * is already running gets that shim's address from kig-shim itself (group-shim.h). Each saves a Go program
+ * start. Everything else (`delete`, lookups kig-shim cannot be sure of) goes straight to
+ * containerd-shim-runc-v2 with the same arguments. A pod sandbox that asks for its own
  * network but has no holder is refused: silently giving it the node's network would be wrong.
  *
  * Environment: KIG_SWITCH_DIR (where the holders listen; default PODNS_DEFAULT_DIR), KIG_CONTAINERD_SHIM
@@ -28,13 +29,13 @@
 #include "spawn.h"
 
 #include <errno.h>
+#include <signal.h>
 #include <stdarg.h>
 #include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
-#include <signal.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -174,10 +175,11 @@ static pid_t spawn_daemon(const struct shim_bundle *b, const char *address, int 
         };
         r = podns_spawn(dir && *dir ? dir : NULL, b->sandbox_id, &o, &pid, NULL);
         if (r == -ENOENT || r == -ECONNREFUSED)
-            fail_start(address, 0,
-                       "pod sandbox %s has its own network but no network-namespace holder: kig-switch did "
-                       "not attach it (see 'kig logs kig-switch'; CNI ADD must run before the sandbox starts)",
-                       b->sandbox_id);
+            fail_start(
+                address, 0,
+                "pod sandbox %s has its own network but no network-namespace holder: kig-switch did "
+                "not attach it (see 'kig logs kig-switch'; CNI ADD must run before the sandbox starts)",
+                b->sandbox_id);
     } else {
         const struct spawn_options o = {
             .argv = argv,

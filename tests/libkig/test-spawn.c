@@ -10,6 +10,7 @@
 #include "macro.h"
 #include "spawn.h"
 
+#include <fcntl.h>
 #include <string.h>
 #include <sys/prctl.h>
 #include <sys/wait.h>
@@ -67,6 +68,45 @@ static void test_signal_exit_code(void **state)
     assert_int_equal(wait_status_to_exit_code(status), 128 + 15);
 }
 
+/* Extra fds arrive as 3, 4, ... without close-on-exec, even when a source sits on another's target. */
+static void test_extra_fds(void **state)
+{
+    (void)state;
+    int a[2], b[2], out[2];
+    assert_int_equal(pipe2(a, O_CLOEXEC), 0);
+    assert_int_equal(pipe2(b, O_CLOEXEC), 0);
+    assert_int_equal(pipe2(out, O_CLOEXEC), 0);
+    assert_int_equal(write(a[1], "A", 1), 1);
+    assert_int_equal(write(b[1], "B", 1), 1);
+    close(a[1]);
+    close(b[1]);
+    /* b's read end first: it goes to 3 while a's read end may be 3 or 4 itself. */
+    const int extra[] = {b[0], a[0]};
+    const char *const argv[] = {"sh", "-c", "head -c1 <&3; head -c1 <&4", NULL};
+    const struct spawn_options o = {
+        .argv = argv,
+        .stdin_fd = SPAWN_DEVNULL,
+        .stdout_fd = out[1],
+        .stderr_fd = SPAWN_INHERIT,
+        .extra_fds = extra,
+        .n_extra_fds = 2,
+    };
+    pid_t pid;
+    assert_int_equal(spawn_process(&o, &pid), 0);
+    close(out[1]);
+    char buf[8] = {0};
+    ssize_t n = 0, k;
+    while ((k = read(out[0], buf + n, sizeof(buf) - 1 - (size_t)n)) > 0)
+        n += k;
+    int status;
+    assert_int_equal(waitpid(pid, &status, 0), pid);
+    assert_true(WIFEXITED(status) && WEXITSTATUS(status) == 0);
+    assert_string_equal(buf, "BA");
+    close(out[0]);
+    close(a[0]);
+    close(b[0]);
+}
+
 static void test_process_has_comm(void **state)
 {
     /* This test's own name, test-spawn; a name past 15 characters matches the kernel's cut. */
@@ -89,6 +129,7 @@ int main(void)
         cmocka_unit_test(test_timeout_kills_tree),
         cmocka_unit_test(test_signal_exit_code),
         cmocka_unit_test(test_process_has_comm),
+        cmocka_unit_test(test_extra_fds),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

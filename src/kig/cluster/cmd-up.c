@@ -333,7 +333,7 @@ struct waiter {
     bool component_done[STATE_MAX_COMPONENTS];
     int check_step;
     size_t checks_done;
-    bool check_object_made; /* the current check's object (if any) was created or found */
+    bool check_object_made;   /* the current check's object (if any) was created or found */
     char still_starting[256]; /* components not ready yet, for the closing note */
 };
 
