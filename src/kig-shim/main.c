@@ -43,15 +43,19 @@ extern char **environ;
 
 #define MAX_CONFIG_SIZE (4 * 1024 * 1024)
 
+static _noreturn_ _printf_(1, 0) void vdie(const char *fmt, va_list ap)
+{
+    fprintf(stderr, "kig-shim: error: ");
+    vfprintf(stderr, fmt, ap);
+    fputc('\n', stderr);
+    exit(1);
+}
+
 static _noreturn_ _printf_(1, 2) void die(const char *fmt, ...)
 {
     va_list ap;
     va_start(ap, fmt);
-    fprintf(stderr, "kig-shim: error: ");
-    vfprintf(stderr, fmt, ap);
-    fputc('\n', stderr);
-    va_end(ap);
-    exit(1);
+    vdie(fmt, ap);
 }
 
 /* The shim's action is its last argument; the flags before it are Go-style (-name value). */
@@ -147,11 +151,7 @@ static _noreturn_ _printf_(3, 4) void fail_start(const char *address, pid_t daem
     shim_daemon_unlink(address);
     va_list ap;
     va_start(ap, fmt);
-    fprintf(stderr, "kig-shim: error: ");
-    vfprintf(stderr, fmt, ap);
-    fputc('\n', stderr);
-    va_end(ap);
-    exit(1);
+    vdie(fmt, ap);
 }
 
 static pid_t spawn_daemon(const struct shim_bundle *b, const char *address, int socket_fd, const char **argv)
