@@ -126,7 +126,7 @@ fi
 work=$(mktemp -d /tmp/kig-bench-idle.XXXXXX)
 chmod 0755 "$work"
 trap 'rm -rf "$work"' EXIT
-"$SRC/scripts/build-images.sh" --pause "$SRC/build/src/kig-pause/kig-pause" "$work/images" >/dev/null || exit 1
+"$SRC/scripts/build-images.sh" --pause "$(dirname "$KIG")/../kig-pause/kig-pause" "$work/images" >/dev/null || exit 1
 echo "host load before: $(cut -d' ' -f1-3 /proc/loadavg)"
 echo "inside gVisor ($(runsc --version 2>/dev/null | head -1)), $(nproc) CPUs; $reps runs each; $pods pods"
 "$BED" --timeout 3600 -- env KIG="$KIG" KIG_KUBECTL="$KUBECTL" bash "$0" --reps "$reps" --pods "$pods" --inside "$work"

@@ -13,15 +13,23 @@
 
 #define UNIX_SCHEME "unix://"
 
-bool group_shim_listening(const char *address)
+int group_shim_sockaddr(const char *address, struct sockaddr_un *ret)
 {
     if (strncmp(address, UNIX_SCHEME, strlen(UNIX_SCHEME)) != 0)
-        return false;
-    struct sockaddr_un sa = {.sun_family = AF_UNIX};
+        return -EINVAL;
     const char *path = address + strlen(UNIX_SCHEME);
-    if (strlen(path) >= sizeof(sa.sun_path))
+    if (strlen(path) >= sizeof(ret->sun_path))
+        return -ENAMETOOLONG;
+    *ret = (struct sockaddr_un){.sun_family = AF_UNIX};
+    memcpy(ret->sun_path, path, strlen(path) + 1);
+    return 0;
+}
+
+bool group_shim_listening(const char *address)
+{
+    struct sockaddr_un sa;
+    if (group_shim_sockaddr(address, &sa) < 0)
         return false;
-    memcpy(sa.sun_path, path, strlen(path) + 1);
     _cleanup_close_ int fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
     /* A listening unix socket accepts a connect at once (or EAGAIN with a full backlog, which the real shim's
      * 100 ms dial would mostly see too): no timeout needed, and a refusal is as clear as an answer. */

@@ -11,6 +11,11 @@
 #include <stdbool.h>
 #include <stddef.h>
 
+struct sockaddr_un;
+
+/* The socket address of "unix://PATH": 0, -EINVAL for another scheme, -ENAMETOOLONG. */
+int group_shim_sockaddr(const char *address, struct sockaddr_un *ret);
+
 /* Whether a shim listens at ADDRESS ("unix://PATH"): a connect that succeeds (the real shim's CanConnect). */
 bool group_shim_listening(const char *address);
 

@@ -42,6 +42,9 @@
 extern char **environ;
 
 #define MAX_CONFIG_SIZE (4 * 1024 * 1024)
+#define NO_HOLDER_FMT                                                                                        \
+    "pod sandbox %s has its own network but no network-namespace holder: kig-switch did not attach it "      \
+    "(see 'kig logs kig-switch'; CNI ADD must run before the sandbox starts)"
 
 static _noreturn_ _printf_(1, 0) void vdie(const char *fmt, va_list ap)
 {
@@ -122,6 +125,16 @@ static void print_address(const char *address)
         die("cannot print the shim address: %s", strerror(errno));
 }
 
+/* The real shim's answer when a shim already serves the pod: the address, into ./address (in the working
+ * directory containerd started it in, the bundle) and on stdout. */
+static void answer_with(const char *address)
+{
+    int r = group_shim_write_address("address", address);
+    if (r < 0)
+        die("cannot write the shim address to ./address: %s", strerror(-r));
+    print_address(address);
+}
+
 /* `start` for a container whose pod's shim runs: what the real shim would do (write ./address, print it),
  * without starting it. False, having done nothing, when anything differs from that case: the real shim
  * then decides. The sandbox's own start, which must start the shim, never comes here (its id is the
@@ -136,11 +149,7 @@ static bool answer_from_running_shim(int argc, char **argv, const struct shim_bu
         shim_socket_address(containerd, ns, b->sandbox_id, address, sizeof(address)) < 0 ||
         !group_shim_listening(address))
         return false;
-    /* Like the real shim, into the working directory containerd started it in (the bundle). */
-    int r = group_shim_write_address("address", address);
-    if (r < 0)
-        die("cannot write the shim address to ./address: %s", strerror(-r));
-    print_address(address);
+    answer_with(address);
     return true;
 }
 
@@ -175,11 +184,7 @@ static pid_t spawn_daemon(const struct shim_bundle *b, const char *address, int 
         };
         r = podns_spawn(dir && *dir ? dir : NULL, b->sandbox_id, &o, &pid, NULL);
         if (r == -ENOENT || r == -ECONNREFUSED)
-            fail_start(
-                address, 0,
-                "pod sandbox %s has its own network but no network-namespace holder: kig-switch did "
-                "not attach it (see 'kig logs kig-switch'; CNI ADD must run before the sandbox starts)",
-                b->sandbox_id);
+            fail_start(address, 0, NO_HOLDER_FMT, b->sandbox_id);
     } else {
         const struct spawn_options o = {
             .argv = argv,
@@ -212,11 +217,7 @@ static bool start_sandbox_shim(int argc, char **argv, const char *real, const st
         return false;
     _cleanup_close_ int fd = shim_daemon_listen(address);
     if (fd == -EADDRINUSE) {
-        /* A shim serves this sandbox already (a retried start): the real shim answers with its address. */
-        int r = group_shim_write_address("address", address);
-        if (r < 0)
-            die("cannot write the shim address to ./address: %s", strerror(-r));
-        print_address(address);
+        answer_with(address); /* a shim serves this sandbox already (a retried start) */
         return true;
     }
     if (fd < 0)
@@ -266,9 +267,7 @@ int main(int argc, char **argv)
     if ((r == -ENOENT || r == -ECONNREFUSED) && !b.is_sandbox)
         exec_real(real, argv);
     if (r == -ENOENT || r == -ECONNREFUSED)
-        die("pod sandbox %s has its own network but no network-namespace holder: kig-switch did not attach "
-            "it (see 'kig logs kig-switch'; CNI ADD must run before the sandbox starts)",
-            b.sandbox_id);
+        die(NO_HOLDER_FMT, b.sandbox_id);
     if (r < 0)
         die("cannot start the shim in the network namespace of pod sandbox %s: %s", b.sandbox_id,
             strerror(-r));

@@ -1,6 +1,7 @@
 #include "shim-daemon.h"
 
 #include "fileutil.h"
+#include "group-shim.h"
 #include "macro.h"
 
 #include <errno.h>
@@ -14,28 +15,14 @@
 #include <sys/un.h>
 #include <unistd.h>
 
-#define UNIX_SCHEME     "unix://"
 #define OOM_SCORE_MAX   1000
 #define SHIM_GOMAXPROCS "GOMAXPROCS=4"
 
+/* Only absolute paths: the socket's directory is made. */
 static int socket_path_of(const char *address, struct sockaddr_un *sa)
 {
-    if (strncmp(address, UNIX_SCHEME, strlen(UNIX_SCHEME)) != 0)
-        return -EINVAL;
-    const char *path = address + strlen(UNIX_SCHEME);
-    if (path[0] != '/')
-        return -EINVAL;
-    if (strlen(path) >= sizeof(sa->sun_path))
-        return -ENAMETOOLONG;
-    *sa = (struct sockaddr_un){.sun_family = AF_UNIX};
-    memcpy(sa->sun_path, path, strlen(path) + 1);
-    return 0;
-}
-
-static bool someone_listens(const struct sockaddr_un *sa)
-{
-    _cleanup_close_ int fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
-    return fd >= 0 && connect(fd, (const struct sockaddr *)sa, sizeof(*sa)) == 0;
+    int r = group_shim_sockaddr(address, sa);
+    return r < 0 ? r : sa->sun_path[0] == '/' ? 0 : -EINVAL;
 }
 
 static int bind_and_listen(const struct sockaddr_un *sa)
@@ -66,7 +53,7 @@ int shim_daemon_listen(const char *address)
         return r;
     int fd = bind_and_listen(&sa);
     if (fd == -EADDRINUSE) {
-        if (someone_listens(&sa))
+        if (group_shim_listening(address))
             return -EADDRINUSE;
         /* Left by a shim that died: the real shim removes it and tries once more. */
         if (unlink(sa.sun_path) < 0 && errno != ENOENT)
@@ -126,17 +113,15 @@ const char **shim_daemon_env(char *const *env)
 
 static int read_oom_score(pid_t pid, long *ret)
 {
-    char path[64], *text = NULL, *end;
-    size_t len;
+    char path[64], *end;
     snprintf(path, sizeof(path), "/proc/%d/oom_score_adj", (int)pid);
-    int r = read_file(path, &text, &len, 64);
+    _cleanup_free_ char *text = NULL;
+    int r = read_line(path, &text);
     if (r < 0)
         return r;
     errno = 0;
     long v = strtol(text, &end, 10);
-    bool ok = errno == 0 && end != text && (*end == '\n' || *end == '\0');
-    free(text);
-    if (!ok)
+    if (errno != 0 || end == text || *end != '\0')
         return -EINVAL;
     *ret = v;
     return 0;
@@ -151,11 +136,8 @@ int shim_daemon_adjust_oom_score(pid_t pid, pid_t parent)
     score = score + 1 > OOM_SCORE_MAX ? OOM_SCORE_MAX : score + 1;
     char path[64], value[32];
     snprintf(path, sizeof(path), "/proc/%d/oom_score_adj", (int)pid);
-    int n = snprintf(value, sizeof(value), "%ld", score);
-    _cleanup_close_ int fd = open(path, O_WRONLY | O_CLOEXEC);
-    if (fd < 0)
-        return negative_errno();
-    return write_all(fd, value, (size_t)n);
+    snprintf(value, sizeof(value), "%ld", score);
+    return write_file_once(path, value);
 }
 
 int shim_daemon_drain(int fd)

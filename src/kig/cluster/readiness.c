@@ -335,26 +335,28 @@ const struct cluster_check *readiness_cluster_checks(unsigned mode, size_t *ret_
     return checks;
 }
 
-int readiness_api_get(const struct data_dir *d, int api_port, const char *path, long *ret_status,
-                      char **ret_body)
+/* An API request with the admin cert: GET, or POST when json_body is set. */
+static int api_request(const struct data_dir *d, int api_port, const char *path, const char *json_body,
+                       long *ret_status, char **ret_body)
 {
     struct tls_paths p;
     tls_paths_init(&p, d, "ca", "admin");
     struct tls_files tls = {p.ca, p.cert, p.key};
     char url[512];
     snprintf(url, sizeof(url), "https://%s:%d%s", KIG_BIND_ADDRESS, api_port, path);
-    return http_get(&tls, url, PROBE_TIMEOUT_MS, ret_status, ret_body);
+    return http_request(&tls, url, json_body, PROBE_TIMEOUT_MS, ret_status, ret_body);
+}
+
+int readiness_api_get(const struct data_dir *d, int api_port, const char *path, long *ret_status,
+                      char **ret_body)
+{
+    return api_request(d, api_port, path, NULL, ret_status, ret_body);
 }
 
 int readiness_api_post(const struct data_dir *d, int api_port, const char *path, const char *json_body,
                        long *ret_status)
 {
-    struct tls_paths p;
-    tls_paths_init(&p, d, "ca", "admin");
-    struct tls_files tls = {p.ca, p.cert, p.key};
-    char url[512];
-    snprintf(url, sizeof(url), "https://%s:%d%s", KIG_BIND_ADDRESS, api_port, path);
-    return http_request(&tls, url, json_body, PROBE_TIMEOUT_MS, ret_status, NULL);
+    return api_request(d, api_port, path, json_body, ret_status, NULL);
 }
 
 int readiness_cluster_check_start(const struct data_dir *d, int api_port, const struct cluster_check *check)
