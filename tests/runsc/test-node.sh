@@ -70,12 +70,18 @@ check_tracer_death() {
 inside() {
     W=$1
     D=$W/data
-    local out rc mounts_before
+    local out rc mounts_before opt_before
     mounts_before=$(mount_snapshot)
+    # containerd's opt plugin creates /opt/containerd/{bin,lib}; kig turns it off. Empty ones left by older
+    # kig versions go first (rmdir removes only empty directories).
+    rmdir /opt/containerd/bin /opt/containerd/lib /opt/containerd 2>/dev/null
+    opt_before=$([ -e /opt/containerd ] && echo present || echo absent)
 
     out=$("$KIG" up --data-dir "$D" 2>"$W/up1.err")
     rc=$?
     assert_eq "kig up exits 0" 0 "$rc"
+    assert_eq "kig up leaves /opt/containerd as it was (containerd's opt plugin is off)" "$opt_before" \
+        "$([ -e /opt/containerd ] && echo present || echo absent)"
     [ "$rc" = 0 ] || { cat "$W/up1.err" | tail -5 | sed 's/^/#   /'; }
     echo "# first kig up: $(grep -o 'ready in [0-9.]*s' <<<"$out")"
     assert_contains "progress shows containerd ready" "$(cat "$W/up1.err")" "] containerd ready"

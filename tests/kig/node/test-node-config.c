@@ -54,6 +54,10 @@ static void test_containerd_config(void **state)
         strstr(doc, "\n[plugins.\"io.containerd.grpc.v1.cri\".containerd.runtimes.kig.options]\n"));
     assert_null(strstr(doc, "\"]."));
     assert_null(strstr(doc, "config_path"));
+    /* The opt plugin would create /opt/containerd on the user's machine and put its lib dir (and the
+     * current directory) before every library lookup of the programs containerd starts. */
+    assert_non_null(strstr(doc, "\"io.containerd.internal.v1.opt\"]\n"));
+    assert_non_null(strstr(doc, "disabled_plugins = ["));
 }
 
 static void test_containerd_config_registry_hosts(void **state)
