@@ -56,8 +56,11 @@ static void test_containerd_config(void **state)
     assert_null(strstr(doc, "config_path"));
     /* The opt plugin would create /opt/containerd on the user's machine and put its lib dir (and the
      * current directory) before every library lookup of the programs containerd starts. */
-    assert_non_null(strstr(doc, "\"io.containerd.internal.v1.opt\"]\n"));
-    assert_non_null(strstr(doc, "disabled_plugins = ["));
+    const char *disabled = strstr(doc, "\ndisabled_plugins = [");
+    assert_non_null(disabled);
+    const char *opt = strstr(disabled, "\"io.containerd.internal.v1.opt\"");
+    assert_non_null(opt);
+    assert_true(opt < strchr(disabled + 1, '\n')); /* on that line, not in a later table */
 }
 
 static void test_containerd_config_registry_hosts(void **state)
