@@ -25,7 +25,8 @@ if [ "${KIG_IMAGES_INNER:-}" = "" ]; then
 fi
 work=$WORK
 
-# containerd with its own root, state and socket under WORK; CRI off (it wants a CNI config).
+# containerd with its own root, state and socket under WORK; CRI off (it wants a CNI config); opt off (it
+# would create /opt/containerd on the machine, as kig's own containerd.toml says).
 start_containerd() { # DIR [SNAPSHOTTER]
     local d=$1
     mkdir -p "$d"
@@ -33,7 +34,7 @@ start_containerd() { # DIR [SNAPSHOTTER]
 version = 2
 root = "$d/root"
 state = "$d/state"
-disabled_plugins = ["io.containerd.grpc.v1.cri"]
+disabled_plugins = ["io.containerd.grpc.v1.cri", "io.containerd.internal.v1.opt"]
 [grpc]
   address = "$d/sock"
 EOF
