@@ -19,7 +19,9 @@ require_static_pause "$PAUSE"
 if [ "${KIG_IMAGES_INNER:-}" = "" ]; then
     work=$(mktemp -d /tmp/kig-images-test.XXXXXX)
     chmod 0755 "$work"
-    trap 'rm -rf "$work"' EXIT
+    # An interrupted run leaves its containerd and shims behind; they are found by WORK in their command
+    # lines, so they never collide with the next run (whose runtime state also lives under its own WORK).
+    trap 'pkill -KILL -f -- "$work/ctrd" 2>/dev/null; sleep 0.2; rm -rf "$work"' EXIT
     KIG_IMAGES_INNER=host WORK=$work unshare --mount --propagation private bash "$0"
     exit $?
 fi
@@ -89,6 +91,7 @@ assert_contains "... and its applets" "$files" "./bin/sh "
 start_containerd "$work/ctrd"
 assert_eq "containerd starts" 0 $?
 C=(ctr --address "$work/ctrd/sock" -n k8s.io)
+RUN=(run --runc-binary "$KIG_RUNTIME" --runc-root "$work/ctrd/runc")
 "${C[@]}" images import "$work/images/kig-pause.oci.tar" >/dev/null &&
     "${C[@]}" images import "$work/images/kig-busybox.oci.tar" >/dev/null
 assert_eq "ctr -n k8s.io images import (both)" 0 $?
@@ -96,13 +99,13 @@ assert_eq "the images carry their names" "localhost/kig/busybox:latest localhost
     "$("${C[@]}" images ls -q | sort | tr '\n' ' ' | sed 's/ $//')"
 
 mounts_before=$(mount_snapshot)
-out=$("${C[@]}" run --rm --runc-binary "$KIG_RUNTIME" localhost/kig/busybox:latest hello \
+out=$("${C[@]}" "${RUN[@]}" --rm localhost/kig/busybox:latest hello \
     sh -c 'echo hello from containerd; exit 4' 2>&1)
 assert_eq "ctr run through the shim and kig-runtime: the container's exit code" 4 $?
 assert_eq "... and its output" "hello from containerd" "$out"
-"${C[@]}" run -d --runc-binary "$KIG_RUNTIME" localhost/kig/pause:3.2 pause >/dev/null
+"${C[@]}" "${RUN[@]}" -d localhost/kig/pause:3.2 pause >/dev/null
 assert_eq "the pause image runs" 0 $?
-"${C[@]}" run -d --runc-binary "$KIG_RUNTIME" localhost/kig/busybox:latest sleeper sleep 120 >/dev/null
+"${C[@]}" "${RUN[@]}" -d localhost/kig/busybox:latest sleeper sleep 120 >/dev/null
 out=$("${C[@]}" task exec --exec-id e1 sleeper sh -c 'echo exec-ok; head -n 1 /etc/passwd' 2>&1)
 assert_eq "ctr task exec through kig-runtime" "exec-ok root:x:0:0:root:/root:/bin/sh" "$(echo $out)"
 "${C[@]}" task kill pause
