@@ -6,6 +6,8 @@
 #include <stdarg.h>
 #include <string.h>
 
+#define CRI_CONTAINER_TYPE "io.kubernetes.cri.container-type"
+
 struct rewriter {
     const struct runtime_features *f;
     enum oci_runtime_kind runtime;
@@ -707,11 +709,71 @@ static int drop_masks_for_runc(struct rewriter *w, json_t *linux_)
     return r < 0 ? r : drop_path_list(w, linux_, "readonlyPaths", why);
 }
 
+static bool has_own_mount_ns(const json_t *linux_)
+{
+    size_t i;
+    json_t *n;
+    json_array_foreach(json_object_get(linux_, "namespaces"), i, n)
+    {
+        const char *t = json_string_value(json_object_get(n, "type"));
+        if (t && strcmp(t, "mount") == 0)
+            return true;
+    }
+    return false;
+}
+
+/* containerd's CRI marks the pod's sandbox (pause) container with this annotation. */
+static bool is_pod_sandbox(const json_t *config)
+{
+    const char *type =
+        json_string_value(json_object_get(json_object_get(config, "annotations"), CRI_CONTAINER_TYPE));
+    return type && strcmp(type, "sandbox") == 0;
+}
+
+/* The pod's sandbox container runs only the pause process, which opens nothing, and nothing ever enters it
+ * (the CRI has no exec into it; the app containers get /dev/shm from containerd's own copy, not from its
+ * rootfs). Without a mount namespace its mounts are the node's: each was a stopped mount(2) in the
+ * runtime's create, on every pod's path to Running, and a line more in every mount table read on the node.
+ * So it keeps only /dev, where the runtime makes the device nodes it always makes (crun fails without). */
+static int trim_sandbox_mounts(struct rewriter *w, json_t *linux_, json_t **mounts)
+{
+    if (!*mounts || !is_pod_sandbox(w->config) || has_own_mount_ns(linux_))
+        return 0;
+    _cleanup_(json_decrefp) json_t *kept = json_array();
+    if (!kept)
+        return -ENOMEM;
+    size_t i;
+    json_t *m;
+    json_array_foreach(*mounts, i, m)
+    {
+        const char *dest = json_string_value(json_object_get(m, "destination"));
+        if (dest && strcmp(dest, "/dev") == 0 && json_array_append(kept, m) < 0)
+            return -ENOMEM;
+    }
+    size_t dropped = json_array_size(*mounts) - json_array_size(kept);
+    if (dropped == 0)
+        return 0;
+    int r = note(w,
+                 "pod sandbox container: %zu of its %zu mounts, and its masked and read-only paths, left out "
+                 "(the pause process uses none, nothing enters it, and without a mount namespace they would "
+                 "be the node's); /dev stays",
+                 dropped, json_array_size(*mounts));
+    if (r < 0)
+        return r;
+    if (json_object_set(w->config, "mounts", kept) < 0)
+        return -ENOMEM;
+    json_object_del(linux_, "maskedPaths");
+    json_object_del(linux_, "readonlyPaths");
+    *mounts = kept;
+    return 0;
+}
+
 static int rewrite_mounts(struct rewriter *w, json_t *linux_)
 {
     json_t *mounts, *root;
     int r;
-    if ((r = ARR(w, w->config, "mounts", "", &mounts)) < 0 || (r = OBJ(w, w->config, "root", "", &root)) < 0)
+    if ((r = ARR(w, w->config, "mounts", "", &mounts)) < 0 ||
+        (r = OBJ(w, w->config, "root", "", &root)) < 0 || (r = trim_sandbox_mounts(w, linux_, &mounts)) < 0)
         return r;
     for (size_t i = 0; mounts && i < json_array_size(mounts); i++)
         if ((r = rewrite_one_mount(w, mounts, i)) < 0)
@@ -735,17 +797,7 @@ static int rewrite_mounts(struct rewriter *w, json_t *linux_)
     }
 
     /* Without a mount namespace of its own the container's mounts are the sandbox's. */
-    bool own_mount_ns = false;
-    if (json_is_array(json_object_get(linux_, "namespaces"))) {
-        size_t i;
-        json_t *n;
-        json_array_foreach(json_object_get(linux_, "namespaces"), i, n)
-        {
-            const char *t = json_string_value(json_object_get(n, "type"));
-            if (t && strcmp(t, "mount") == 0)
-                own_mount_ns = true;
-        }
-    }
+    bool own_mount_ns = has_own_mount_ns(linux_);
     if (!own_mount_ns && !w->f->mount_via_proc_fd)
         return move_mounts_to_kig(w, mounts, linux_, root);
     if (!own_mount_ns && w->runtime == OCI_RUNTIME_RUNC)

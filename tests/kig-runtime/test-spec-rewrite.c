@@ -341,6 +341,47 @@ static void test_masks_without_mount_namespace(void **state)
     json_decref(in);
 }
 
+/* The pod's sandbox (pause) container keeps only /dev where it would share the node's mount table, for both
+ * runtimes, traced or not; app containers keep theirs, and so does a sandbox that has mount namespaces. */
+static void test_sandbox_without_mounts(void **state)
+{
+    (void)state;
+    json_t *in = load(cri_container);
+    json_object_set_new(in, "annotations", json_pack("{s:s}", "io.kubernetes.cri.container-type", "sandbox"));
+    struct runtime_features f;
+    struct spec_rewrite rw;
+    for (int traced = 0; traced <= 1; traced++)
+        for (int rt = OCI_RUNTIME_CRUN; rt <= OCI_RUNTIME_RUNC; rt++) {
+            traced ? traced_gvisor_features(&f) : gvisor_features(&f);
+            assert_int_equal(spec_rewrite(in, &f, (enum oci_runtime_kind)rt, &rw), 0);
+            /* /dev alone: the runtime makes its device nodes there */
+            json_t *left =
+                traced ? json_object_get(rw.config, "mounts") : path(rw.kig_mounts, "mounts", NULL);
+            assert_int_equal(json_array_size(left), 1);
+            assert_string_equal(json_string_value(path(json_array_get(left, 0), "destination", NULL)),
+                                "/dev");
+            assert_null(path(rw.config, "linux", "maskedPaths"));
+            assert_null(path(rw.config, "linux", "readonlyPaths"));
+            assert_true(rewrites_mention(&rw, "pod sandbox container: 5 of its 6 mounts"));
+            spec_rewrite_done(&rw);
+        }
+
+    runtime_features_init_host(&f);
+    assert_int_equal(spec_rewrite(in, &f, OCI_RUNTIME_CRUN, &rw), 0);
+    assert_int_equal(json_array_size(json_object_get(rw.config, "mounts")), 6);
+    assert_false(rewrites_mention(&rw, "pod sandbox container"));
+    spec_rewrite_done(&rw);
+
+    json_object_set_new(in, "annotations",
+                        json_pack("{s:s}", "io.kubernetes.cri.container-type", "container"));
+    traced_gvisor_features(&f);
+    assert_int_equal(spec_rewrite(in, &f, OCI_RUNTIME_CRUN, &rw), 0);
+    assert_int_equal(json_array_size(json_object_get(rw.config, "mounts")), 6);
+    assert_false(rewrites_mention(&rw, "pod sandbox container"));
+    spec_rewrite_done(&rw);
+    json_decref(in);
+}
+
 /* runc sets a bind's flags with a bind remount, which gVisor rejects: they go, for runc only, and the
  * /dev/pts bind that replaces devpts is a bind like any other. crun passes them with the bind. */
 static void test_runc_bind_flags(void **state)
@@ -504,6 +545,7 @@ int main(void)
         cmocka_unit_test(test_gvisor_mounts_move_to_kig),
         cmocka_unit_test(test_masks_without_mount_namespace),
         cmocka_unit_test(test_runc_bind_flags),
+        cmocka_unit_test(test_sandbox_without_mounts),
         cmocka_unit_test(test_single_features),
         cmocka_unit_test(test_malformed),
         cmocka_unit_test(test_process_rules_alone),
