@@ -35,6 +35,7 @@ static const struct component_info table[_COMPONENT_MAX] = {
     [COMPONENT_KIG_SWITCH] = {"kig-switch", "KIG_SWITCH", false, NULL, true},
     [COMPONENT_KIG_SHIM] = {"kig-shim", "KIG_SHIM", false, NULL, true},
     [COMPONENT_KIG_MOUNT] = {"kig-mount", "KIG_MOUNT", false, NULL, true},
+    [COMPONENT_KIG_DU] = {"kig-du", "KIG_DU", false, NULL, true},
 };
 
 const struct component_info *component_info(enum component c)

@@ -2,7 +2,8 @@
 # subPath volume mounts inside gVisor (docs/pods.md "subPath"). kubelet mounts each subPath with
 # `mount -o bind /proc/<kubelet>/fd/N TARGET` and then `mount -o bind,remount`, which gVisor 20221219 refuses;
 # kig gives kubelet kig-mount as its mount(8), which lets a remount that changes nothing succeed. Checked:
-#   * kubelet's PATH starts with the node's kubelet-path directory, whose `mount` is kig-mount;
+#   * kubelet's PATH starts with the node's kubelet-path directory, whose `mount` is kig-mount (and whose
+#     `nice` and `find` are kig-du, docs/pods.md "At rest");
 #   * a pod with a ConfigMap key as one file (subPath) and a nested emptyDir directory (subPath) is Running,
 #     the file holds the key, and what the container writes through the directory is in the volume on the
 #     node; no subPath mount is left by a failed attempt (kubelet retried none);
@@ -86,6 +87,9 @@ inside() {
         "$(kubelet_path "$pid" | cut -d: -f1)"
     assert_eq "whose mount is kig-mount" "$(readlink -f "$KIG_BUILD_DIR/src/kig-mount/kig-mount")" \
         "$(readlink -f "$D/node/kubelet-path/mount")"
+    assert_eq "whose nice and find are kig-du" \
+        "$(readlink -f "$KIG_BUILD_DIR/src/kig-du/kig-du") $(readlink -f "$KIG_BUILD_DIR/src/kig-du/kig-du")" \
+        "$(readlink -f "$D/node/kubelet-path/nice") $(readlink -f "$D/node/kubelet-path/find")"
 
     check "the busybox image loads" "$KIG" image load --data-dir "$D" "$W/images/kig-busybox.oci.tar"
     check "the ConfigMap and the pod are created" sh -c "$(declare -f manifest); manifest | '$KUBECTL' --request-timeout=60s apply -f -"

@@ -195,10 +195,10 @@ static int check_binaries(enum cluster_mode mode)
 {
     /* The node's own helpers, which the component table does not list: kig-trace wraps containerd,
      * containerd runs kig-shim (which runs the runc-v2 shim), kig-runtime (which runs crun or runc) and
-     * kig-cni; kubelet runs kig-mount as its mount(8). */
-    static const enum component node_helpers[] = {COMPONENT_KIG_TRACE, COMPONENT_KIG_RUNTIME,
-                                                  COMPONENT_KIG_CNI,   COMPONENT_CONTAINERD_SHIM_RUNC_V2,
-                                                  COMPONENT_KIG_SHIM,  COMPONENT_KIG_MOUNT};
+     * kig-cni; kubelet runs kig-mount as its mount(8) and kig-du as its nice(1) and find(1). */
+    static const enum component node_helpers[] = {
+        COMPONENT_KIG_TRACE, COMPONENT_KIG_RUNTIME, COMPONENT_KIG_CNI, COMPONENT_CONTAINERD_SHIM_RUNC_V2,
+        COMPONENT_KIG_SHIM,  COMPONENT_KIG_MOUNT,   COMPONENT_KIG_DU};
     if (mode & CLUSTER_MODE_FULL)
         for (size_t i = 0; i < ARRAY_SIZE(node_helpers); i++) {
             _cleanup_free_ char *path = NULL;

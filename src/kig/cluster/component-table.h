@@ -73,7 +73,8 @@ struct component_spec {
     const char *socket;
     /* NULL: always (in its modes); else whether this node needs it. */
     bool (*wanted)(const struct cluster_config *cfg);
-    /* Finds kig-mount as mount(8) first in its PATH (the node's kubelet-path directory). */
+    /* Finds kig-mount as mount(8) and kig-du as nice(1) and find(1) first in its PATH (the node's
+     * kubelet-path directory). */
     bool kig_mount;
 };
 

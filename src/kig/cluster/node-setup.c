@@ -630,6 +630,19 @@ static int link_kubelet_mount(const struct node_setup *n)
     return r < 0 ? r : replace_symlink(n->kubelet_path_dir, "mount", wrapper);
 }
 
+/* kubelet measures every container's log directory every 10 s and every pod volume every minute with
+ * `nice -n 19 du -x -s -B 1 PATH` and `find PATH -xdev -printf .`: three program starts, dear inside gVisor.
+ * <node>/kubelet-path/nice and find -> kig-du answer those two command lines in one start of a small static
+ * program, with GNU's output, and run the real nice or find for any other (src/kig-du/main.c). */
+static int link_kubelet_du(const struct node_setup *n)
+{
+    _cleanup_free_ char *kig_du = NULL;
+    int r = component_require(COMPONENT_KIG_DU, &kig_du);
+    if (r < 0 || (r = replace_symlink(n->kubelet_path_dir, "nice", kig_du)) < 0)
+        return r;
+    return replace_symlink(n->kubelet_path_dir, "find", kig_du);
+}
+
 static int write_configs(struct node_setup *n, const struct data_dir *d, const char *cluster_name,
                          const char *server)
 {
@@ -637,7 +650,7 @@ static int write_configs(struct node_setup *n, const struct data_dir *d, const c
     bool tap = strcmp(n->pod_network, "tap") == 0;
     int r = component_require(COMPONENT_KIG_RUNTIME, &runtime);
     if (r < 0 || (r = link_cni_plugin(n)) < 0 || (tap && (r = link_shim(n)) < 0) ||
-        (r = link_kubelet_mount(n)) < 0)
+        (r = link_kubelet_mount(n)) < 0 || (r = link_kubelet_du(n)) < 0)
         return r;
     char *text = NULL;
     _cleanup_free_ char *registries = path_join(d->run, KIG_REGISTRY_HOSTS_DIR);

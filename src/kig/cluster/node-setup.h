@@ -46,7 +46,8 @@ struct node_setup {
     char *switch_dir, *cni_ipam_dir;
     char *shim_dir;         /* tap: holds containerd-shim-runc-v2 -> kig-shim, first in containerd's PATH */
     char *real_shim;        /* tap: containerd-shim-runc-v2 itself (KIG_CONTAINERD_SHIM for kig-shim) */
-    char *kubelet_path_dir; /* holds mount -> kig-mount, first in kubelet's PATH (src/kig-mount/main.c) */
+    char *kubelet_path_dir; /* first in kubelet's PATH: mount -> kig-mount (src/kig-mount/main.c), nice and
+                               find -> kig-du (src/kig-du/main.c) */
     char *vkernel_run_dir;
     /* How pods get their network (docs/networking.md): "veth", "tap" (kig-switch and netns holders, with
      * kig-shim starting each pod's shim in its holder) or "host"; from `kig-cni --probe` or KIG_POD_NETWORK.
