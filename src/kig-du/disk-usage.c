@@ -332,12 +332,15 @@ enum walk_status walk_tree(enum walk_kind kind, const char *path, const struct w
 {
     *ret = (struct walk_result){0};
     struct walk w = {.kind = kind, .o = o, .r = ret};
-    size_t len = strlen(path);
+    /* Messages name files as GNU's do: du's fts trims PATH's trailing slashes (du_printed_name_length),
+     * find's keeps PATH verbatim (FTS_VERBATIM). */
+    size_t len = kind == WALK_DU ? du_printed_name_length(path) : strlen(path);
     w.path = malloc(len + 256);
     if (!w.path)
         return WALK_NOMEM;
     w.path_alloc = len + 256;
-    memcpy(w.path, path, len + 1);
+    memcpy(w.path, path, len);
+    w.path[len] = '\0';
     int r = 0;
     struct stat st;
     if (fstatat(AT_FDCWD, path, &st, AT_SYMLINK_NOFOLLOW) < 0) {

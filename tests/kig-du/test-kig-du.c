@@ -274,8 +274,8 @@ static void test_path_spelling(void **state)
 static void test_missing_paths(void **state)
 {
     (void)state;
-    const char *names[] = {"missing",     "a b",   "it's",  "new\nline", "tab\there", "caf\xc3\xa9",
-                           "back\\slash", "new\n", "\ttab", "a\"b",      "a$b"};
+    const char *names[] = {"missing",     "missing//",   "a b",   "it's",  "new\nline", "tab\there",
+                           "caf\xc3\xa9", "back\\slash", "new\n", "\ttab", "a\"b",      "a$b"};
     for (size_t i = 0; i < ARRAY_SIZE(names); i++) {
         char path[600];
         snprintf(path, sizeof(path), "%s/%s", base, names[i]);
@@ -302,6 +302,8 @@ static void test_unreadable_directories(void **state)
         compare_path(at("perm"), "C");
         compare_path(at("perm"), "C.UTF-8");
         compare_path(at("perm/locked"), "C");
+        compare_path(at("perm//"), "C"); /* du names what is below "perm/", find "perm//" */
+        compare_path(at("perm///"), "C.UTF-8");
         _exit(0);
     }
     int status;
