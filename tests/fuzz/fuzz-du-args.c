@@ -4,6 +4,8 @@
  * no GNU program would read as an option or an expression. */
 #include "../../src/kig-du/du-args.c"
 
+#include "fuzz-argv.h"
+
 #include <assert.h>
 #include <stdint.h>
 #include <stdlib.h>
@@ -12,16 +14,11 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
-    char *copy = malloc(size + 1);
-    if (!copy)
+    char *argv[FUZZ_ARGV_MAX];
+    char *copy;
+    int argc = fuzz_argv(data, size, argv, 0, &copy);
+    if (argc < 0)
         return 0;
-    memcpy(copy, data, size);
-    copy[size] = '\0';
-    char *argv[64];
-    int argc = 0;
-    for (char *p = copy; argc < 63 && p <= copy + size; p += strlen(p) + 1)
-        argv[argc++] = p;
-    argv[argc] = NULL;
     const char *path = NULL;
     enum du_command c = du_args_match(argc, argv, &path);
     if (c == DU_COMMAND_DU) {

@@ -3,6 +3,8 @@
  * command line has two non-empty operands taken from argv, and options that fit their buffer. */
 #include "../../src/kig-mount/mount-args.c"
 
+#include "fuzz-argv.h"
+
 #include <assert.h>
 #include <stdint.h>
 #include <stdlib.h>
@@ -11,16 +13,11 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
-    char *copy = malloc(size + 1);
-    if (!copy)
+    char *argv[FUZZ_ARGV_MAX] = {"mount"};
+    char *copy;
+    int argc = fuzz_argv(data, size, argv, 1, &copy);
+    if (argc < 0)
         return 0;
-    memcpy(copy, data, size);
-    copy[size] = '\0';
-    char *argv[64] = {"mount"};
-    int argc = 1;
-    for (char *p = copy; argc < 63 && p <= copy + size; p += strlen(p) + 1)
-        argv[argc++] = p;
-    argv[argc] = NULL;
     struct mount_args a;
     int r = mount_args_parse(argc, argv, &a);
     if (r == 0) {
