@@ -734,7 +734,8 @@ static bool is_pod_sandbox(const json_t *config)
  * (the CRI has no exec into it; the app containers get /dev/shm from containerd's own copy, not from its
  * rootfs). Without a mount namespace its mounts are the node's: each was a stopped mount(2) in the
  * runtime's create, on every pod's path to Running, and a line more in every mount table read on the node.
- * So it keeps only /dev, where the runtime makes the device nodes it always makes (crun fails without). */
+ * So it keeps only /dev, where the runtime makes the device nodes it always makes (crun fails without), and
+ * /proc, which runc's init reads after the chroot (/proc/self/fd: "error closing exec fds" without). */
 static int trim_sandbox_mounts(struct rewriter *w, json_t *linux_, json_t **mounts)
 {
     if (!*mounts || !is_pod_sandbox(w->config) || has_own_mount_ns(linux_))
@@ -747,7 +748,8 @@ static int trim_sandbox_mounts(struct rewriter *w, json_t *linux_, json_t **moun
     json_array_foreach(*mounts, i, m)
     {
         const char *dest = json_string_value(json_object_get(m, "destination"));
-        if (dest && strcmp(dest, "/dev") == 0 && json_array_append(kept, m) < 0)
+        if (dest && (strcmp(dest, "/dev") == 0 || strcmp(dest, "/proc") == 0) &&
+            json_array_append(kept, m) < 0)
             return -ENOMEM;
     }
     size_t dropped = json_array_size(*mounts) - json_array_size(kept);
@@ -756,7 +758,7 @@ static int trim_sandbox_mounts(struct rewriter *w, json_t *linux_, json_t **moun
     int r = note(w,
                  "pod sandbox container: %zu of its %zu mounts, and its masked and read-only paths, left out "
                  "(the pause process uses none, nothing enters it, and without a mount namespace they would "
-                 "be the node's); /dev stays",
+                 "be the node's); /dev and /proc stay",
                  dropped, json_array_size(*mounts));
     if (r < 0)
         return r;

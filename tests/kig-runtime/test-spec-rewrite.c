@@ -341,8 +341,9 @@ static void test_masks_without_mount_namespace(void **state)
     json_decref(in);
 }
 
-/* The pod's sandbox (pause) container keeps only /dev where it would share the node's mount table, for both
- * runtimes, traced or not; app containers keep theirs, and so does a sandbox that has mount namespaces. */
+/* The pod's sandbox (pause) container keeps only /dev and /proc where it would share the node's mount table,
+ * for both runtimes, traced or not; app containers keep theirs, and so does a sandbox that has mount
+ * namespaces. */
 static void test_sandbox_without_mounts(void **state)
 {
     (void)state;
@@ -354,15 +355,17 @@ static void test_sandbox_without_mounts(void **state)
         for (int rt = OCI_RUNTIME_CRUN; rt <= OCI_RUNTIME_RUNC; rt++) {
             traced ? traced_gvisor_features(&f) : gvisor_features(&f);
             assert_int_equal(spec_rewrite(in, &f, (enum oci_runtime_kind)rt, &rw), 0);
-            /* /dev alone: the runtime makes its device nodes there */
+            /* /dev (the runtime makes its device nodes there) and /proc (runc's init reads it) */
             json_t *left =
                 traced ? json_object_get(rw.config, "mounts") : path(rw.kig_mounts, "mounts", NULL);
-            assert_int_equal(json_array_size(left), 1);
+            assert_int_equal(json_array_size(left), 2);
             assert_string_equal(json_string_value(path(json_array_get(left, 0), "destination", NULL)),
+                                "/proc");
+            assert_string_equal(json_string_value(path(json_array_get(left, 1), "destination", NULL)),
                                 "/dev");
             assert_null(path(rw.config, "linux", "maskedPaths"));
             assert_null(path(rw.config, "linux", "readonlyPaths"));
-            assert_true(rewrites_mention(&rw, "pod sandbox container: 5 of its 6 mounts"));
+            assert_true(rewrites_mention(&rw, "pod sandbox container: 4 of its 6 mounts"));
             spec_rewrite_done(&rw);
         }
 
