@@ -2,7 +2,9 @@
 # What kig-trace costs, on the host and inside gVisor, in one run:
 #  - an untrapped syscall (getppid) in a tight loop, untraced vs under kig-trace (goal: ratio <= 1.05);
 #  - a trapped syscall (statfs of a /proc file with the statfs rule: seccomp stop, syscall-exit stop, and
-#    in gVisor the answer written by kig-trace), untraced vs traced, and the extra time per trapped call.
+#    in gVisor the answer written by kig-trace), untraced vs traced, and the extra time per trapped call;
+#  - (as root) a tmpfs mount and its unmount under the mount rule: trapped as runc's and crun's are, and
+#    marked as kig-runtime marks its own (mount-untrapped.h), which the filter lets pass; ratio marked/trapped.
 # Every syscall inside gVisor's ptrace platform is a round trip to the sandbox kernel, so the sandbox gets
 # fewer calls. Figures only: nothing here asserts on time.
 #
@@ -50,6 +52,12 @@ measure untrapped_plain $LOOP getppid \$1
 measure untrapped_traced $KT --rule statfs,mount,fchown-pipe -- $LOOP getppid \$1
 measure trapped_plain $LOOP statfs \$2 /proc/self/status
 measure trapped_traced $KT --rule statfs -- $LOOP statfs \$2 /proc/self/status
+# measure.sh ... MOUNT_PREFIX: mounts, as root only; on the host in a mount namespace of their own.
+if [ "\$(id -u)" = 0 ]; then
+    mkdir -p "$work/mnt"
+    measure mount_trapped \$3 $KT --rule mount -- $LOOP mount \$2 "$work/mnt"
+    measure mount_marked \$3 $KT --rule mount -- $LOOP mount-marked \$2 "$work/mnt"
+fi
 INNER
 chmod 755 "$work/measure.sh"
 
@@ -64,15 +72,18 @@ report() { # WHERE FILE
             printf "%s: statfs untraced %.1f ns/call, trapped by the statfs rule %.1f ns/call, ratio %.1f, +%.1f us per trapped call\n",
                 where, v["trapped_plain"], v["trapped_traced"], v["trapped_traced"] / v["trapped_plain"],
                 (v["trapped_traced"] - v["trapped_plain"]) / 1000
+            if ("mount_trapped" in v)
+                printf "%s: mount+umount under the mount rule: trapped %.1f us, marked (kig-runtime) %.1f us, ratio marked/trapped %.2f\n",
+                    where, v["mount_trapped"] / 1000, v["mount_marked"] / 1000, v["mount_marked"] / v["mount_trapped"]
         }' "$2"
 }
 
 echo "kig-trace overhead, best of 5 runs each (wall-clock figures grow with the machine's load); host: $calls untrapped and $trapped_calls trapped calls," \
     "gVisor: $runsc_calls and $runsc_trapped_calls; load average now: $(cut -d' ' -f1-3 /proc/loadavg)"
-"$work/measure.sh" "$calls" "$trapped_calls" >"$work/host.txt"
+"$work/measure.sh" "$calls" "$trapped_calls" "unshare -m --propagation private" >"$work/host.txt"
 report host "$work/host.txt"
 if [ "$runsc" = 1 ]; then
-    if "$src/tests/runsc/bed" --timeout 1800 -- "$work/measure.sh" "$runsc_calls" "$runsc_trapped_calls" \
+    if "$src/tests/runsc/bed" --timeout 1800 -- "$work/measure.sh" "$runsc_calls" "$runsc_trapped_calls" "" \
         >"$work/runsc.txt" 2>"$work/runsc.err"; then
         report gvisor "$work/runsc.txt"
     else

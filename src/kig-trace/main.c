@@ -24,7 +24,7 @@ int main(int argc, char **argv)
         }
     }
     /* Built before forking so that a bad rule set fails here, with the caller watching. */
-    scmp_filter_ctx filter = filter_build(opts.rules);
+    scmp_filter_ctx filter = filter_build(opts.rules, opts.trap_marked_mounts);
     if (!filter) {
         options_free(&opts);
         return EXIT_TRACE_FAILED;

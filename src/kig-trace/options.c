@@ -30,6 +30,9 @@ static const char usage[] =
     "  --pid-file FILE        write the tracer's pid to FILE once PROGRAM is traced\n"
     "  --stats                print stop counters when PROGRAM exits\n"
     "  --force-emulation      emulate even what the kernel supports (testing on a full kernel)\n"
+    "  --trap-marked-mounts   stop also the mounts kig-runtime marks as needing no fix (MS_MGC_VAL in\n"
+    "                         the flags), which pass without a stop by default: to see them, or to\n"
+    "                         measure what passing them saves\n"
     "  -v, --verbose          log every rewritten syscall\n"
     "  --list-rules           list the rules and exit\n"
     "  -h, --help             show this help\n";
@@ -45,6 +48,7 @@ enum {
     OPT_PID_FILE,
     OPT_STATS,
     OPT_FORCE_EMULATION,
+    OPT_TRAP_MARKED_MOUNTS,
     OPT_LIST_RULES,
 };
 
@@ -59,6 +63,7 @@ static const struct option longopts[] = {
     {"pid-file", required_argument, NULL, OPT_PID_FILE},
     {"stats", no_argument, NULL, OPT_STATS},
     {"force-emulation", no_argument, NULL, OPT_FORCE_EMULATION},
+    {"trap-marked-mounts", no_argument, NULL, OPT_TRAP_MARKED_MOUNTS},
     {"list-rules", no_argument, NULL, OPT_LIST_RULES},
     {"verbose", no_argument, NULL, 'v'},
     {"help", no_argument, NULL, 'h'},
@@ -177,6 +182,9 @@ int options_parse(int argc, char **argv, struct trace_options *opts)
             break;
         case OPT_FORCE_EMULATION:
             opts->force_emulation = true;
+            break;
+        case OPT_TRAP_MARKED_MOUNTS:
+            opts->trap_marked_mounts = true;
             break;
         case OPT_LIST_RULES:
             list_rules();

@@ -25,8 +25,9 @@ struct trace_options {
     int ready_fd;
     int verbosity;
     bool stats;
-    bool force_emulation; /* emulate even what the kernel supports (tests on a full kernel) */
-    char **argv;          /* PROGRAM ARGS..., NULL-terminated */
+    bool force_emulation;    /* emulate even what the kernel supports (tests on a full kernel) */
+    bool trap_marked_mounts; /* stop mounts marked with MS_MGC_VAL too (mount-untrapped.h) */
+    char **argv;             /* PROGRAM ARGS..., NULL-terminated */
 };
 
 /* Parses argv into opts. Returns 0, 1 when --help/--list-rules was answered, or a negative errno after

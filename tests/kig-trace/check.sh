@@ -237,6 +237,17 @@ case_mount() {
 slave-rec: ok
 private-silent: ok
 strictatime: ok" "$out"
+    # kig-runtime's mounts carry MS_MGC_VAL, which the kernel strips and the filter lets pass: no stop
+    # for the two marked mounts, one for the MS_RELATIME one (the flag sits in the magic's bits).
+    local marked="marked-tmpfs: ok
+marked-bind: ok
+relatime-tmpfs: ok"
+    out=$(sandboxed "$KT" --stats --rule mount -- "$P/probe-fs" mount-marked "$TMP/src" "$TMP/dst" 2>&1)
+    expect_eq "marked mounts work (the kernel strips MS_MGC_VAL)" "$marked" "$(grep -v '^kig-trace:' <<<"$out")"
+    expect_contains "... and pass the filter: the unmarkable one alone stops" "$out" "seccomp_stops=1 "
+    out=$(sandboxed "$KT" --stats --trap-marked-mounts --rule mount -- "$P/probe-fs" mount-marked "$TMP/src" "$TMP/dst" 2>&1)
+    expect_contains "--trap-marked-mounts stops them all" "$out" "seccomp_stops=3 "
+    expect_eq "... and the mount rule reads their flags as the kernel does" "$marked" "$(grep -v '^kig-trace:' <<<"$out")"
     if [ "$GVISOR" = 1 ]; then
         out=$("$P/probe-fs" mount-fd "$TMP/mnt" 2>&1)
         expect_contains "gVisor without the rule: mount on /proc/self/fd/N misses the directory" "$out" "mount"

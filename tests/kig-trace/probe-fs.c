@@ -1,5 +1,6 @@
 /* Filesystem probes for kig-trace tests: statfs types, opening redirected paths in every way a path can
- * be given, mounts through /proc/self/fd/N, fchown on a pipe. They print what the kernel answered. */
+ * be given, mounts through /proc/self/fd/N and marked to pass untrapped, fchown on a pipe. They print what
+ * the kernel answered. */
 #include <errno.h>
 #include <fcntl.h>
 #include <limits.h>
@@ -11,6 +12,8 @@
 #include <sys/statfs.h>
 #include <sys/utsname.h>
 #include <unistd.h>
+
+#include "mount-untrapped.h"
 
 #define TMPFS_MAGIC_ 0x01021994
 #define NSFS_MAGIC_  0x6e736673
@@ -153,6 +156,30 @@ static int mount_flags(const char *src, const char *dst)
     return rc;
 }
 
+/* Mounts as kig-runtime makes them (mount-untrapped.h): a tmpfs and a bind, marked with MS_MGC_VAL, which
+ * the kernel must strip; then a tmpfs with MS_RELATIME, a flag in the magic's bits, which cannot be
+ * marked. check.sh counts the seccomp stops. */
+static int mount_marked(const char *src, const char *dst)
+{
+    struct statfs st;
+    int rc = 0;
+    if (mount_untrapped("kig-trace-test", dst, "tmpfs", MS_NOSUID, "size=1m") < 0)
+        printf("marked-tmpfs: %s\n", strerror(errno)), rc = 1;
+    else
+        printf("marked-tmpfs: %s\n",
+               statfs(dst, &st) == 0 && st.f_type == TMPFS_MAGIC_ ? "ok" : "not a tmpfs"),
+            umount2(dst, MNT_DETACH);
+    if (mount_untrapped(src, dst, NULL, MS_BIND, NULL) < 0)
+        printf("marked-bind: %s\n", strerror(errno)), rc = 1;
+    else
+        printf("marked-bind: ok\n"), umount2(dst, MNT_DETACH);
+    if (mount_untrapped("kig-trace-test", dst, "tmpfs", MS_RELATIME, "size=1m") < 0)
+        printf("relatime-tmpfs: %s\n", strerror(errno)), rc = 1;
+    else
+        printf("relatime-tmpfs: ok\n"), umount2(dst, MNT_DETACH);
+    return rc;
+}
+
 static int fchown_pipe(void)
 {
     int p[2];
@@ -186,12 +213,15 @@ int main(int argc, char **argv)
         return netns_pin(argv[2]);
     if (strcmp(mode, "mount-flags") == 0 && argc == 4)
         return mount_flags(argv[2], argv[3]);
+    if (strcmp(mode, "mount-marked") == 0 && argc == 4)
+        return mount_marked(argv[2], argv[3]);
     if (strcmp(mode, "fchown-pipe") == 0)
         return fchown_pipe();
     if (strcmp(mode, "uname") == 0)
         return print_uname();
-    fprintf(stderr,
-            "usage: probe-fs statfs PATH | read PATH | mount-fd DIR | mount-flags SRC DST | fchown-pipe | "
-            "uname\n");
+    fprintf(stderr, "usage: probe-fs statfs PATH | read PATH | mount-fd DIR | mount-flags SRC DST | "
+                    "mount-marked SRC DST | "
+                    "fchown-pipe | "
+                    "uname\n");
     return 2;
 }

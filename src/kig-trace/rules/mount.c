@@ -8,6 +8,7 @@
  *    (callers add MS_SILENT and the like, which gVisor refuses there). */
 #include "log.h"
 #include "memory.h"
+#include "mount-untrapped.h"
 #include "path.h"
 #include "rule.h"
 #include "scratch.h"
@@ -76,7 +77,13 @@ static enum trap_action mount_enter(struct trap *t)
         if (r < 0)
             log_debug_errno(r, "tid %d: mount: cannot resolve argument %u: %m", (int)t->tid, arg);
     }
-    uint64_t flags = trap_arg(t, 3), fixed = fixed_flags(flags, retry);
+    uint64_t flags = trap_arg(t, 3);
+    /* A marked call (mount-untrapped.h; trapped under --trap-marked-mounts): the kernel strips the magic
+     * before it reads the flags, and so must this, or its bits would read as MS_SLAVE and more. */
+    uint64_t unmarked = (flags & MS_MGC_MSK) == MS_MGC_VAL ? flags & ~(uint64_t)MS_MGC_MSK : flags;
+    uint64_t fixed = fixed_flags(unmarked, retry);
+    if (fixed == unmarked)
+        fixed = flags; /* nothing to fix: the call stays as made */
     if (fixed != flags) {
         log_debug("tid %d: mount flags 0x%llx -> 0x%llx", (int)t->tid, (unsigned long long)flags,
                   (unsigned long long)fixed);
