@@ -227,6 +227,10 @@ static void undo_create(const struct global_options *g, struct container_state *
 {
     if (s->mounted)
         rootfs_mounts_undo(s->mounted);
+    /* Without a mount namespace what the runtime mounted before it failed is the sandbox's too, and would
+     * keep containerd from unmounting the rootfs ("device or resource busy"). */
+    if (s->shares_mounts && s->rootfs)
+        (void)unmount_below(s->rootfs);
     size_t i;
     const json_t *d;
     json_array_foreach(s->cgroup_dirs, i, d)(void) rmdir(json_string_value(d));

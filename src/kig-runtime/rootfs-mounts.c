@@ -3,6 +3,7 @@
 #include "fileutil.h"
 #include "log.h"
 #include "macro.h"
+#include "mount-untrapped.h"
 #include "mountinfo.h"
 
 #include <fcntl.h>
@@ -218,7 +219,7 @@ static int record(json_t *list, const char *path)
 static int do_mount(const char *source, const char *target, const char *type, unsigned long flags,
                     const char *data, json_t *mounted)
 {
-    if (mount(source, target, type, flags, data) < 0)
+    if (mount_untrapped(source, target, type, flags, data) < 0)
         return log_error_errno(errno, "cannot mount %s (%s) on %s: %m", source, type ? type : "bind", target);
     return record(mounted, target);
 }
@@ -232,7 +233,7 @@ static int mount_bind(const char *source, const char *target, unsigned long flag
         return r;
     /* A bind takes its flags only from a remount. Where that is refused, spec_rewrite already dropped "ro";
      * nosuid/nodev/noexec then stay as the source has them. */
-    if (mount(NULL, target, NULL, MS_REMOUNT | MS_BIND | (flags & BIND_REMOUNT_FLAGS), NULL) < 0)
+    if (mount_untrapped(NULL, target, NULL, MS_REMOUNT | MS_BIND | (flags & BIND_REMOUNT_FLAGS), NULL) < 0)
         log_debug("remount of %s with its flags refused (%m); left as bound", target);
     return 0;
 }
@@ -378,7 +379,7 @@ static int readonly_path(const char *rootfs, const char *path, json_t *mounted)
         return log_error_errno(r, "cannot resolve read-only path %s: %m", path);
     if ((r = do_mount(target, target, NULL, MS_BIND, NULL, mounted)) < 0)
         return r;
-    if (mount(NULL, target, NULL, MS_REMOUNT | MS_BIND | MS_RDONLY, NULL) < 0)
+    if (mount_untrapped(NULL, target, NULL, MS_REMOUNT | MS_BIND | MS_RDONLY, NULL) < 0)
         return log_error_errno(errno, "cannot make %s read-only: %m", target);
     return 0;
 }
@@ -445,7 +446,7 @@ int rootfs_mounts_apply(const json_t *plan, const char *rootfs, const char *bund
     if ((r = apply_paths(plan, "maskedPaths", rootfs, mounted, mask_path)) < 0 ||
         (r = apply_paths(plan, "readonlyPaths", rootfs, mounted, readonly_path)) < 0)
         return r;
-    if (root_ro && mount(NULL, rootfs, NULL, MS_REMOUNT | MS_BIND | MS_RDONLY, NULL) < 0)
+    if (root_ro && mount_untrapped(NULL, rootfs, NULL, MS_REMOUNT | MS_BIND | MS_RDONLY, NULL) < 0)
         return log_error_errno(errno, "cannot make the rootfs %s read-only: %m", rootfs);
     return 0;
 }

@@ -5,6 +5,7 @@
 #include "kig-config.h"
 #include "log.h"
 #include "macro.h"
+#include "mount-untrapped.h"
 #include "mountinfo.h"
 
 #include <fcntl.h>
@@ -199,37 +200,40 @@ static dev_t device_of(const char *path)
 
 static void probe_flag(const char *dir, unsigned long flag, unsigned bit, struct mount_probe_result *res)
 {
-    if (mount(NULL, dir, NULL, flag, NULL) < 0 && errno == EINVAL)
+    if (mount_untrapped(NULL, dir, NULL, flag, NULL) < 0 && errno == EINVAL)
         res->rejected |= bit;
 }
 
 /* In the child: every mount is undone before returning, because where mount namespaces do not isolate
- * they are sandbox-wide. Only the isolation marker on dir_a stays: the parent decides from it. */
+ * they are sandbox-wide. Only the isolation marker on dir_a stays: the parent decides from it.
+ * The probes mount as kig-runtime's own mounts do (mount_untrapped): past kig-trace when their flags allow,
+ * so that under containerd's tracer they measure the kernel, not the tracer's fixes (which would report a
+ * mount on /proc/self/fd/N as working, and leave the container's mounts to the runtime, each a stop). */
 static void mount_probes(const char *dir_a, const char *dir_b, const char *dir_c,
                          struct mount_probe_result *res)
 {
     if (unshare(CLONE_NEWNS) == 0)
-        (void)mount(NULL, "/", NULL, MS_REC | MS_PRIVATE, NULL);
-    res->marker_mounted = mount("kig-probe", dir_a, "tmpfs", 0, "size=16k") == 0;
+        (void)mount_untrapped(NULL, "/", NULL, MS_REC | MS_PRIVATE, NULL);
+    res->marker_mounted = mount_untrapped("kig-probe", dir_a, "tmpfs", 0, "size=16k") == 0;
 
-    if (mount("kig-probe", dir_b, "tmpfs", 0, "size=16k") == 0) {
-        if (mount(dir_b, dir_c, NULL, MS_BIND | MS_REC, NULL) == 0)
+    if (mount_untrapped("kig-probe", dir_b, "tmpfs", 0, "size=16k") == 0) {
+        if (mount_untrapped(dir_b, dir_c, NULL, MS_BIND | MS_REC, NULL) == 0)
             (void)umount2(dir_c, MNT_DETACH);
         else if (errno == EINVAL)
             res->rejected |= MOUNT_FLAG_REC;
-        res->bind_remount = mount(NULL, dir_b, NULL, MS_REMOUNT | MS_BIND | MS_RDONLY, NULL) == 0;
+        res->bind_remount = mount_untrapped(NULL, dir_b, NULL, MS_REMOUNT | MS_BIND | MS_RDONLY, NULL) == 0;
         probe_flag(dir_b, MS_PRIVATE, MOUNT_FLAG_PRIVATE, res);
         probe_flag(dir_b, MS_SHARED, MOUNT_FLAG_SHARED, res);
         probe_flag(dir_b, MS_SLAVE, MOUNT_FLAG_SLAVE, res);
         probe_flag(dir_b, MS_UNBINDABLE, MOUNT_FLAG_UNBINDABLE, res);
         (void)umount2(dir_b, MNT_DETACH);
     }
-    if (mount("kig-probe", dir_b, "tmpfs", MS_STRICTATIME, "size=16k") == 0)
+    if (mount_untrapped("kig-probe", dir_b, "tmpfs", MS_STRICTATIME, "size=16k") == 0)
         (void)umount2(dir_b, MNT_DETACH);
     else if (errno == EINVAL)
         res->rejected |= MOUNT_FLAG_STRICTATIME;
 
-    if (mount("devpts", dir_b, "devpts", MS_NOSUID | MS_NOEXEC, "newinstance,ptmxmode=0666") == 0) {
+    if (mount_untrapped("devpts", dir_b, "devpts", MS_NOSUID | MS_NOEXEC, "newinstance,ptmxmode=0666") == 0) {
         res->devpts = true;
         (void)umount2(dir_b, MNT_DETACH);
     }
@@ -239,7 +243,7 @@ static void mount_probes(const char *dir_a, const char *dir_b, const char *dir_c
         char via[64];
         snprintf(via, sizeof(via), "/proc/self/fd/%d", fd);
         dev_t before = device_of(dir_b);
-        if (mount("kig-probe", via, "tmpfs", 0, "size=16k") == 0) {
+        if (mount_untrapped("kig-probe", via, "tmpfs", 0, "size=16k") == 0) {
             res->proc_fd = device_of(dir_b) != before;
             /* Where the magic link is not followed the mount sits on the link itself: undo it there. */
             (void)umount2(res->proc_fd ? dir_b : via, MNT_DETACH);

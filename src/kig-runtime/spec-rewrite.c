@@ -798,9 +798,12 @@ static int rewrite_mounts(struct rewriter *w, json_t *linux_)
         json_object_set_new(root, "readonly", json_false());
     }
 
-    /* Without a mount namespace of its own the container's mounts are the sandbox's. */
+    /* Without a mount namespace of its own the container's mounts are the sandbox's. runc keeps its own:
+     * its init first binds the rootfs onto itself (MS_BIND|MS_REC), and where MS_REC is refused that bind
+     * hides every mount made below the rootfs before it (runc's init then failed on /proc/self/fd). runc's
+     * mounts through /proc/self/fd/N then need kig-trace's mount rule, as runc's MS_REC does. */
     bool own_mount_ns = has_own_mount_ns(linux_);
-    if (!own_mount_ns && !w->f->mount_via_proc_fd)
+    if (!own_mount_ns && !w->f->mount_via_proc_fd && w->runtime != OCI_RUNTIME_RUNC)
         return move_mounts_to_kig(w, mounts, linux_, root);
     if (!own_mount_ns && w->runtime == OCI_RUNTIME_RUNC)
         return drop_masks_for_runc(w, linux_);

@@ -341,6 +341,23 @@ static void test_masks_without_mount_namespace(void **state)
     json_decref(in);
 }
 
+/* runc makes its mounts itself even where kig-runtime would make crun's: its init binds the rootfs onto
+ * itself first, which without MS_REC would hide mounts made below it beforehand. */
+static void test_runc_keeps_its_mounts(void **state)
+{
+    (void)state;
+    struct runtime_features f;
+    gvisor_features(&f);
+    json_t *in = load(cri_container);
+    struct spec_rewrite rw;
+    assert_int_equal(spec_rewrite(in, &f, OCI_RUNTIME_RUNC, &rw), 0);
+    assert_null(rw.kig_mounts);
+    assert_int_equal(json_array_size(json_object_get(rw.config, "mounts")), 6);
+    assert_false(rewrites_mention(&rw, "made by kig-runtime"));
+    spec_rewrite_done(&rw);
+    json_decref(in);
+}
+
 /* The pod's sandbox (pause) container keeps only /dev and /proc where it would share the node's mount table,
  * for both runtimes, traced or not; app containers keep theirs, and so does a sandbox that has mount
  * namespaces. */
@@ -356,8 +373,8 @@ static void test_sandbox_without_mounts(void **state)
             traced ? traced_gvisor_features(&f) : gvisor_features(&f);
             assert_int_equal(spec_rewrite(in, &f, (enum oci_runtime_kind)rt, &rw), 0);
             /* /dev (the runtime makes its device nodes there) and /proc (runc's init reads it) */
-            json_t *left =
-                traced ? json_object_get(rw.config, "mounts") : path(rw.kig_mounts, "mounts", NULL);
+            json_t *left = traced || rt == OCI_RUNTIME_RUNC ? json_object_get(rw.config, "mounts")
+                                                            : path(rw.kig_mounts, "mounts", NULL);
             assert_int_equal(json_array_size(left), 2);
             assert_string_equal(json_string_value(path(json_array_get(left, 0), "destination", NULL)),
                                 "/proc");
@@ -548,6 +565,7 @@ int main(void)
         cmocka_unit_test(test_gvisor_mounts_move_to_kig),
         cmocka_unit_test(test_masks_without_mount_namespace),
         cmocka_unit_test(test_runc_bind_flags),
+        cmocka_unit_test(test_runc_keeps_its_mounts),
         cmocka_unit_test(test_sandbox_without_mounts),
         cmocka_unit_test(test_single_features),
         cmocka_unit_test(test_malformed),
