@@ -7,10 +7,12 @@
 #    of the API's creationTimestamp to the container's startedAt (kubelet's), so neither kubectl's start-up
 #    nor waiting counts (a watch with custom columns printed <none> in kubectl 1.20); one-second resolution;
 #  - a burst: PODS more pods created by one `kubectl apply`: first creation to last container start;
-#  - the runc/crun ratios. crun is the baseline (kig-runtime's default).
+#  - the ratios of each run to the first (crun, kig-runtime's default, unless --runtimes says otherwise).
 # The issue's goals: first pod <= 30 s after `kig up`, p50 <= 2 s. Figures only: nothing here asserts.
 #
 #   bench/pod-start.sh [--pods N] [--runtimes "crun runc"]     (as root; needs a built kig)
+#   A run is RUNTIME or RUNTIME,OPTION,... with kig-trace options for the node's tracer
+#   (KIG_NODE_TRACE_ARGS), e.g. --runtimes "crun crun,--trap-marked-mounts".
 #   KIG_PODS_NETWORK=pod (default) or host: hostNetwork pods, or pods in their own network namespace.
 set -uo pipefail
 
@@ -108,11 +110,13 @@ wait_running() { # NAME TIMEOUT_S
     "$KUBECTL" wait --for=condition=Ready "pod/$1" --timeout="$2s" >/dev/null 2>&1
 }
 
-# One runtime: prints "RUNTIME FIRST_POD_S UP_S P50 P95 BURST_S N_OK".
-measure() { # RUNTIME WORKDIR
-    local rt=$1 w=$2 d=$2/data t0 t_up t_img t_first i ok times burst
+# One run: prints "RUN FIRST_POD_S UP_S P50 P95 BURST_S N_OK".
+measure() { # RUN WORKDIR
+    local rt=${1%%,*} trace_args="" w=$2 d=$2/data t0 t_up t_img t_first i ok times burst line
+    [ "$rt" != "$1" ] && trace_args=$(tr , ' ' <<<"${1#*,}")
+    rt=$1
     t0=$(now_ms)
-    if ! "$KIG" up --oci-runtime "$rt" --data-dir "$d" >/dev/null 2>"$w/up.err"; then
+    if ! KIG_NODE_TRACE_ARGS=$trace_args "$KIG" up --oci-runtime "${rt%%,*}" --data-dir "$d" >/dev/null 2>"$w/up.err"; then
         echo "# $rt: kig up failed: $(tail -n 2 "$w/up.err" | tr '\n' ' ')" >&2
         echo "$rt - - - - - 0"
         return
@@ -137,31 +141,36 @@ measure() { # RUNTIME WORKDIR
     burst=$(makespan "$w/pods.json" burst- "$pods")
     ok=$(echo "$times" | grep -c .)
     echo "# $rt: per-pod start (ms): $(echo $times)" >&2
-    echo "$rt $([ -n "$t_first" ] && secs $((t_first - t0)) || echo -) $(secs $((t_up - t0))) $(percentiles $times) $([ "$burst" = - ] && echo - || secs "$burst") $ok"
+    line="$rt $([ -n "$t_first" ] && secs $((t_first - t0)) || echo -) $(secs $((t_up - t0))) $(percentiles $times) $([ "$burst" = - ] && echo - || secs "$burst") $ok"
+    # Also on stderr at once, so a run stopped during the next runtime keeps this one's figures.
+    echo "# $rt: result: $line" >&2
+    echo "$line"
     "$KIG" down --purge --data-dir "$d" >/dev/null 2>&1
 }
 
 if [ -n "$inside" ]; then
     IMAGES=$inside/images
     results=()
+    n=0
     for rt in $runtimes; do
-        mkdir -p "$inside/$rt"
-        results+=("$(measure "$rt" "$inside/$rt")")
+        n=$((n + 1))
+        mkdir -p "$inside/$n"
+        results+=("$(measure "$rt" "$inside/$n")")
     done
-    printf '%-6s %-22s %-10s %-8s %-8s %-22s\n' runtime "kig up->1st pod Running" "kig up" p50 p95 "burst of $pods: all Running"
+    printf '%-6s %-22s %-10s %-8s %-8s %-22s\n' run "kig up->1st pod Running" "kig up" p50 p95 "burst of $pods: all Running"
     for r in "${results[@]}"; do
         set -- $r
         printf '%-6s %-22s %-10s %-8s %-8s %-22s (%s of %s pods measured)\n' "$1" "$2 s" "$3 s" "$4 s" "$5 s" "$6 s" "$7" "$pods"
     done
     python3 - "${results[@]}" <<'PY'
 import sys
-rows = {r.split()[0]: r.split() for r in sys.argv[1:]}
-if "crun" in rows and "runc" in rows:
-    c, r = rows["crun"], rows["runc"]
+rows = [r.split() for r in sys.argv[1:]]
+base = rows[0]
+for r in rows[1:]:
     def ratio(i):
-        try: return "%.2f" % (float(r[i]) / float(c[i]))
+        try: return "%.2f" % (float(r[i]) / float(base[i]))
         except (ValueError, ZeroDivisionError): return "-"
-    print("ratio runc/crun: first pod %s, p50 %s, p95 %s, burst %s" % (ratio(1), ratio(3), ratio(4), ratio(5)))
+    print("ratio %s/%s: first pod %s, p50 %s, p95 %s, burst %s" % (r[0], base[0], ratio(1), ratio(3), ratio(4), ratio(5)))
 print("goals: first pod <= 30 s after kig up, p50 <= 2 s")
 PY
     exit 0

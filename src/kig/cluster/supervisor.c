@@ -570,6 +570,18 @@ static int push_trace_prefix(struct supervisor *sv, struct supervised *c)
         if (strv_push(&c->argv, n->trace_args.v[i]) < 0)
             return log_error_errno(ENOMEM, "out of memory");
     }
+    /* KIG_NODE_TRACE_ARGS: more kig-trace options, split on white space (-v, --stats, --trap-marked-mounts),
+     * to look into the tracer or measure what it costs. */
+    const char *extra = getenv("KIG_NODE_TRACE_ARGS");
+    if (extra && *extra) {
+        _cleanup_free_ char *words = strdup(extra);
+        if (!words)
+            return log_error_errno(ENOMEM, "out of memory");
+        char *save = NULL;
+        for (char *w = strtok_r(words, " \t\n", &save); w; w = strtok_r(NULL, " \t\n", &save))
+            if (strv_push(&c->argv, w) < 0)
+                return log_error_errno(ENOMEM, "out of memory");
+    }
     /* Pins that are plain files cannot be setns()ed into: port-forward needs netns-enter in containerd (only
      * there: the rule stops every IPv4 connect of the traced tree). */
     if (fake_pins && c->spec->id == CC_CONTAINERD &&
