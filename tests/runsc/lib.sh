@@ -152,3 +152,21 @@ require_programs() {
         [ -x "$c" ] || { echo "# $c missing ($hint)"; exit 77; }
     done
 }
+
+# show_pod_events POD: the reasons and messages of the pod's events, as comment lines (after a failed check).
+show_pod_events() {
+    "$KUBECTL" --request-timeout=60s get events --field-selector "involvedObject.name=$1" \
+        -o custom-columns=R:.reason,M:.message --no-headers 2>&1 | sort -u | head -n 5 | sed 's/^/#   /'
+}
+
+# in_bed_with_images NAME TIMEOUT_S: the host side of a test whose checks all run in one sandbox with the
+# local images: a work directory /tmp/NAME.*, the images built into it (kig-pause from $PAUSE, which must be
+# static), this script run again inside gVisor with --inside WORK, and whether every check there passed.
+in_bed_with_images() {
+    require_static_pause "$PAUSE"
+    make_work_dir "$1"
+    check "build the local images" "$KIG_SOURCE_DIR/scripts/build-images.sh" --pause "$PAUSE" "$work/images"
+    in_bed --timeout "$2" -- bash "$0" --inside "$work"
+    assert_eq "every check inside gVisor passed" 0 "$?"
+    finish
+}

@@ -75,8 +75,7 @@ inside() {
     check "the pod is created" sh -c "$(declare -f manifest); manifest | '$KUBECTL' --request-timeout=60s apply -f -"
     check "the pod is Running under runc" wait_for 300 pod_running
     if ! pod_running; then
-        kc get events --field-selector involvedObject.name=under-runc -o custom-columns=R:.reason,M:.message \
-            --no-headers 2>&1 | sort -u | head -n 5 | sed 's/^/#   /'
+        show_pod_events under-runc
     fi
     ids=$(state_ids runc)
     assert_eq "runc keeps the state of its two containers (sandbox and app)" 2 "$(printf '%s' "$ids" | grep -c .)"
@@ -107,10 +106,4 @@ fi
 
 require_programs "apt-get install etcd-server containerd runc kubernetes-client; scripts/build-kubernetes.sh" \
     /usr/bin/etcd /usr/bin/containerd /usr/sbin/runc "${KIG_K8S_BIN_DIR:-/var/cache/kig/kubernetes-1.20.2/bin}/kubelet" "$KUBECTL"
-require_static_pause "$PAUSE"
-make_work_dir kig-test-runc-pods
-check "build the local images" "$KIG_SOURCE_DIR/scripts/build-images.sh" --pause "$PAUSE" "$work/images"
-in_bed --timeout 600 -- bash "$0" --inside "$work"
-rc=$?
-assert_eq "every check inside gVisor passed" 0 "$rc"
-finish
+in_bed_with_images kig-test-runc-pods 600

@@ -95,8 +95,7 @@ inside() {
     check "the ConfigMap and the pod are created" sh -c "$(declare -f manifest); manifest | '$KUBECTL' --request-timeout=60s apply -f -"
     check "the pod with two subPath mounts is Running" wait_for 300 pod_running
     if ! pod_running; then
-        kc get events --field-selector involvedObject.name=subpath -o custom-columns=R:.reason,M:.message --no-headers 2>&1 |
-            sort -u | head -n 5 | sed 's/^/#   /'
+        show_pod_events subpath
     fi
     assert_eq "the ConfigMap key is the one file mounted at /etc/app.conf" "listen 8080" \
         "$(timeout 120 "$KUBECTL" --request-timeout=60s exec subpath -- cat /etc/app.conf 2>&1)"
@@ -135,10 +134,4 @@ fi
 
 require_programs "apt-get install etcd-server containerd kubernetes-client; scripts/build-kubernetes.sh" \
     /usr/bin/etcd /usr/bin/containerd "${KIG_K8S_BIN_DIR:-/var/cache/kig/kubernetes-1.20.2/bin}/kubelet" "$KUBECTL"
-require_static_pause "$PAUSE"
-make_work_dir kig-test-volumes
-check "build the local images" "$KIG_SOURCE_DIR/scripts/build-images.sh" --pause "$PAUSE" "$work/images"
-in_bed --timeout 600 -- bash "$0" --inside "$work"
-rc=$?
-assert_eq "every check inside gVisor passed" 0 "$rc"
-finish
+in_bed_with_images kig-test-volumes 600
