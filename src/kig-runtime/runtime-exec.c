@@ -4,6 +4,7 @@
 #include "fileutil.h"
 #include "log.h"
 #include "spawn.h"
+#include "words.h"
 
 #include <fcntl.h>
 #include <string.h>
@@ -107,23 +108,20 @@ static void push(struct argv_builder *b, const char *s)
     b->v[++b->n] = NULL;
 }
 
+static int push_word(const char *word, void *builder)
+{
+    push(builder, word);
+    return 0;
+}
+
 static void push_trace_prefix(struct argv_builder *b)
 {
     const char *trace = getenv("KIG_TRACE");
     if (!trace || !*trace)
         return;
     push(b, trace);
-    const char *extra = getenv("KIG_TRACE_ARGS");
-    if (extra) {
-        _cleanup_free_ char *copy = strdup(extra);
-        if (!copy) {
-            b->failed = true;
-            return;
-        }
-        char *save = NULL;
-        for (char *w = strtok_r(copy, " \t\n", &save); w; w = strtok_r(NULL, " \t\n", &save))
-            push(b, w);
-    }
+    if (split_words(getenv("KIG_TRACE_ARGS"), push_word, b) < 0)
+        b->failed = true;
     push(b, "--");
 }
 

@@ -13,6 +13,7 @@
 #include "progress.h"
 #include "readiness.h"
 #include "state.h"
+#include "words.h"
 
 #include <fcntl.h>
 #include <poll.h>
@@ -552,6 +553,11 @@ static int pick_ports(struct supervisor *sv)
     return 0;
 }
 
+static int push_argv_word(const char *word, void *argv)
+{
+    return strv_push(argv, word);
+}
+
 /* kig-trace [its arguments] --log LOG --pid-file FILE -- PROGRAM ...: the component's process is kig-trace's
  * front, which relays signals and ends with the program's status; the tracer's own messages get their own
  * log, and its pid (the process whose death takes the tree down) is in run/kig-trace-NAME.pid. */
@@ -572,16 +578,8 @@ static int push_trace_prefix(struct supervisor *sv, struct supervised *c)
     }
     /* KIG_NODE_TRACE_ARGS: more kig-trace options, split on white space (-v, --stats, --trap-marked-mounts),
      * to look into the tracer or measure what it costs. */
-    const char *extra = getenv("KIG_NODE_TRACE_ARGS");
-    if (extra && *extra) {
-        _cleanup_free_ char *words = strdup(extra);
-        if (!words)
-            return log_error_errno(ENOMEM, "out of memory");
-        char *save = NULL;
-        for (char *w = strtok_r(words, " \t\n", &save); w; w = strtok_r(NULL, " \t\n", &save))
-            if (strv_push(&c->argv, w) < 0)
-                return log_error_errno(ENOMEM, "out of memory");
-    }
+    if (split_words(getenv("KIG_NODE_TRACE_ARGS"), push_argv_word, &c->argv) < 0)
+        return log_error_errno(ENOMEM, "out of memory");
     /* Pins that are plain files cannot be setns()ed into: port-forward needs netns-enter in containerd (only
      * there: the rule stops every IPv4 connect of the traced tree). */
     if (fake_pins && c->spec->id == CC_CONTAINERD &&
