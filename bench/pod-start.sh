@@ -13,8 +13,10 @@
 # The issue's goals: first pod <= 30 s after `kig up`, p50 <= 2 s. Figures only: nothing here asserts.
 #
 #   bench/pod-start.sh [--pods N] [--runtimes "crun runc"]     (as root; needs a built kig)
-#   A run is RUNTIME or RUNTIME,OPTION,... with kig-trace options for the node's tracer
-#   (KIG_NODE_TRACE_ARGS), e.g. --runtimes "crun crun,--trap-marked-mounts".
+#   A run is RUNTIME or RUNTIME,OPTION,...: an OPTION NAME=VALUE (upper-case name) is put in `kig up`'s
+#   environment, which the node inherits; any other is a kig-trace option for the node's tracer
+#   (KIG_NODE_TRACE_ARGS). E.g. --runtimes "crun crun,--trap-marked-mounts" or
+#   --runtimes "crun,KIG_SANDBOX_INIT=runtime crun" (the pause container run by crun, then by kig-runtime).
 #   KIG_PODS_NETWORK=pod (default) or host: hostNetwork pods, or pods in their own network namespace.
 set -uo pipefail
 
@@ -195,11 +197,18 @@ wait_watched() { # WATCH_FILE NAME TIMEOUT_S
 # first three watched, the next three from the API's timestamps.
 measure() { # RUN WORKDIR
     local rt=${1%%,*} trace_args="" w=$2 d=$2/data t0 t_up t_img t_first i ok times burst line
-    local wtimes wburst wok watch_pid
-    [ "$rt" != "$1" ] && trace_args=$(tr , ' ' <<<"${1#*,}")
+    local wtimes wburst wok watch_pid option envs=()
+    if [ "$rt" != "$1" ]; then
+        for option in $(tr , ' ' <<<"${1#*,}"); do
+            case $option in
+            [A-Z]*=*) envs+=("$option") ;;
+            *) trace_args+="${trace_args:+ }$option" ;;
+            esac
+        done
+    fi
     rt=$1
     t0=$(now_ms)
-    if ! KIG_NODE_TRACE_ARGS=$trace_args "$KIG" up --oci-runtime "${rt%%,*}" --data-dir "$d" >/dev/null 2>"$w/up.err"; then
+    if ! env "${envs[@]}" KIG_NODE_TRACE_ARGS="$trace_args" "$KIG" up --oci-runtime "${rt%%,*}" --data-dir "$d" >/dev/null 2>"$w/up.err"; then
         echo "# $rt: kig up failed: $(tail -n 2 "$w/up.err" | tr '\n' ' ')" >&2
         echo "$rt - - - - - 0 - - - 0"
         return

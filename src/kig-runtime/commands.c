@@ -1,6 +1,7 @@
 /* The commands that mostly hand over to the real runtime: start (done here when it is only the release of
  * the init, exec-fifo.h), state, kill and the pass-through ones, plus kig-runtime's own `probe` and
  * `rewrite`. */
+#include "cgroups.h"
 #include "cli.h"
 #include "container.h"
 #include "exec-fifo.h"
@@ -8,8 +9,10 @@
 #include "log.h"
 #include "mountinfo.h"
 #include "sandbox-features.h"
+#include "sandbox-init.h"
 #include "spec-rewrite.h"
 
+#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -48,6 +51,30 @@ static bool start_without_runtime(const struct container *c)
            (c->rt.kind == OCI_RUNTIME_CRUN && container_hook_count(c, "poststart") == 0);
 }
 
+/* A container whose init kig-runtime runs (sandbox-init.h): its init waits on crun's kind of fifo. */
+static int start_kig_init(const struct global_options *g, struct container *c)
+{
+    _cleanup_free_ char *fifo = sandbox_init_fifo(g->root, c->state.id);
+    if (!fifo) {
+        log_error("out of memory");
+        return 1;
+    }
+    if (container_init_alive(c) != 1) {
+        log_error("cannot start container %s: its init has exited", c->state.id);
+        return 1;
+    }
+    int r = exec_fifo_release(OCI_RUNTIME_CRUN, fifo, NULL, NULL);
+    if (r == -ENOENT) {
+        log_error("cannot start container %s: it is running already", c->state.id);
+        return 1;
+    }
+    if (r < 0) {
+        log_error_errno(r, "cannot start container %s through %s: %m", c->state.id, fifo);
+        return 1;
+    }
+    return 0;
+}
+
 int cmd_start(const struct global_options *g, int argc, char **argv)
 {
     const char *id = only_id("start", argc, argv);
@@ -56,6 +83,8 @@ int cmd_start(const struct global_options *g, int argc, char **argv)
     _cleanup_(container_close) struct container c = {0};
     if (container_open(g, id, &c) < 0)
         return 1;
+    if (c.has_state && c.state.kig_init)
+        return start_kig_init(g, &c);
     if (start_without_runtime(&c)) {
         _cleanup_free_ char *fifo = NULL;
         if (asprintf(&fifo, "%s/%s/exec.fifo", c.rt.root, id) < 0) {
@@ -80,7 +109,14 @@ int cmd_state(const struct global_options *g, int argc, char **argv)
         return 1;
     _cleanup_(container_close) struct container c = {0};
     _cleanup_json_ json_t *state = NULL;
-    if (container_open(g, id, &c) < 0 || container_runtime_state(g, &c, id, &state) < 0)
+    if (container_open(g, id, &c) < 0)
+        return 1;
+    if (c.has_state && c.state.kig_init) {
+        if (!(state = sandbox_init_state(g->root, &c.state, container_init_alive(&c)))) {
+            log_error("out of memory");
+            return 1;
+        }
+    } else if (container_runtime_state(g, &c, id, &state) < 0)
         return 1;
     /* The runtime was given kig-runtime's rewritten bundle; report the one the caller knows. */
     if (c.has_state)
@@ -110,6 +146,23 @@ static int kill_leftovers(const struct container *c, const char *signal_name)
         if (n)
             log_debug("container %s: signal %d sent to %u processes left in its cgroup", c->state.id, sig, n);
         mount_table_free(&t);
+    }
+    return 0;
+}
+
+/* The init kig-runtime runs (sandbox-init.h), and with --all whatever else is in its cgroup. */
+static int kill_kig_init(const struct container *c, const char *signal_name, bool all)
+{
+    int sig = signal_from_string(signal_name);
+    if (sig < 0) {
+        log_error("kill: unknown signal '%s'", signal_name);
+        return 1;
+    }
+    if (all)
+        (void)kill_leftovers(c, signal_name);
+    if (kill(c->state.init_pid, sig) < 0 && errno != ESRCH) {
+        log_error_errno(errno, "cannot signal container %s's init %d: %m", c->state.id, c->state.init_pid);
+        return 1;
     }
     return 0;
 }
@@ -145,9 +198,68 @@ int cmd_kill(const struct global_options *g, int argc, char **argv)
         log_error("container not running");
         return 1;
     }
+    const char *signal_name = argc - first == 2 ? argv[first + 1] : "TERM";
     if (!alive && c.has_state)
-        return kill_leftovers(&c, argc - first == 2 ? argv[first + 1] : "TERM");
+        return kill_leftovers(&c, signal_name);
+    if (c.has_state && c.state.kig_init)
+        return kill_kig_init(&c, signal_name, cli_true(values[0]));
     return exec_runtime(g, &c.rt, argc, argv);
+}
+
+static int print_json(json_t *j)
+{
+    _cleanup_free_ char *text = j ? json_dumps(j, JSON_INDENT(2) | JSON_PRESERVE_ORDER) : NULL;
+    if (!text) {
+        log_error("out of memory");
+        return 1;
+    }
+    printf("%s\n", text);
+    return fflush(stdout) == 0 ? 0 : 1;
+}
+
+/* `ps` of a container whose init kig-runtime runs: the processes of its cgroup (runc prints `ps -ef`'s
+ * lines; containerd asks for --format json, an array of pids). The other pass-through commands concern
+ * what such a container does not have (a freezer, checkpoints, a runtime's events). */
+static int kig_init_command(int argc, char **argv, const struct container_state *s)
+{
+    if (strcmp(argv[0], "ps") != 0) {
+        log_error("%s: container %s is a pod sandbox kig-runtime runs itself, without a runtime "
+                  "(docs/runtime.md); it has no %s",
+                  argv[0], s->id, argv[0]);
+        return 1;
+    }
+    bool json = false;
+    for (int i = 1; i < argc; i++)
+        if (strcmp(argv[i], "--format=json") == 0 || strcmp(argv[i], "-f=json") == 0 ||
+            ((strcmp(argv[i], "--format") == 0 || strcmp(argv[i], "-f") == 0) && i + 1 < argc &&
+             strcmp(argv[i + 1], "json") == 0))
+            json = true;
+    struct container c = {.has_state = true, .state = *s};
+    _cleanup_free_ char *path = container_cgroups_path(&c);
+    struct cgroup_memberships m;
+    _cleanup_json_ json_t *pids = json_array();
+    if (!pids || !path || cgroup_memberships_of(0, s->rootfs, &m) < 0) {
+        log_error("ps: cannot find container %s's cgroup", s->id);
+        return 1;
+    }
+    _cleanup_free_ char *dir = m.n ? cgroup_dir(&m.items[0], path) : NULL;
+    _cleanup_free_ char *procs = dir ? path_join(dir, "cgroup.procs") : NULL, *text = NULL;
+    cgroup_memberships_free(&m);
+    if (!procs || read_file(procs, &text, NULL, 0) < 0) {
+        log_error("ps: cannot read container %s's cgroup.procs", s->id);
+        return 1;
+    }
+    char *save = NULL;
+    for (char *line = strtok_r(text, "\n", &save); line; line = strtok_r(NULL, "\n", &save))
+        if (atoi(line) > 0)
+            json_array_append_new(pids, json_integer(atoi(line)));
+    if (json)
+        return print_json(pids);
+    printf("PID\n");
+    size_t i;
+    json_t *pid;
+    json_array_foreach(pids, i, pid) printf("%d\n", (int)json_integer_value(pid));
+    return fflush(stdout) == 0 ? 0 : 1;
 }
 
 /* Commands kig-runtime has nothing to add to: ps, pause, resume, update, events, list, features, spec,
@@ -163,6 +275,11 @@ int cmd_passthrough(const struct global_options *g, int argc, char **argv)
             continue;
         struct container_state s;
         if (container_state_load(g->root, argv[i], &s) == 0) {
+            if (s.kig_init) {
+                int code = kig_init_command(argc, argv, &s);
+                container_state_done(&s);
+                return code;
+            }
             struct oci_runtime rt;
             int r = oci_runtime_at(g, s.runtime_path, s.runtime, &rt);
             container_state_done(&s);
@@ -177,17 +294,6 @@ int cmd_passthrough(const struct global_options *g, int argc, char **argv)
     if (oci_runtime_select(g, &rt) < 0)
         return 1;
     return exec_runtime(g, &rt, argc, argv);
-}
-
-static int print_json(json_t *j)
-{
-    _cleanup_free_ char *text = j ? json_dumps(j, JSON_INDENT(2) | JSON_PRESERVE_ORDER) : NULL;
-    if (!text) {
-        log_error("out of memory");
-        return 1;
-    }
-    printf("%s\n", text);
-    return fflush(stdout) == 0 ? 0 : 1;
 }
 
 int cmd_probe(const struct global_options *g, int argc, char **argv)

@@ -7,10 +7,12 @@
 #include "rootfs-mounts.h"
 #include "runtime-exec.h"
 #include "sandbox-features.h"
+#include "sandbox-init.h"
 #include "spec-rewrite.h"
 #include "state.h"
 
 #include <limits.h>
+#include <signal.h>
 #include <string.h>
 
 enum {
@@ -237,6 +239,57 @@ static void undo_create(const struct global_options *g, struct container_state *
     container_state_remove(g->root, s->id);
 }
 
+/* Whether kig-runtime runs the container's init itself (sandbox-init.h); if so, a line among the rewrites
+ * says so. */
+static int choose_init(struct spec_rewrite *rw, const struct oci_runtime *rt, bool *ret)
+{
+    *ret = false;
+    if (!spec_is_pod_sandbox(rw->config) || !sandbox_init_enabled())
+        return 0;
+    char why[256];
+    if (!sandbox_init_eligible(rw->config, rw->kig_mounts, why, sizeof(why))) {
+        log_debug("the pod sandbox container goes to %s: %s", oci_runtime_kind_name(rt->kind), why);
+        return 0;
+    }
+    _cleanup_free_ char *line = NULL;
+    if (asprintf(
+            &line,
+            "pod sandbox container run by kig-runtime itself, without %s: nothing is left for a runtime to "
+            "do (no namespace, no mount, no hook); no /dev or /proc is mounted for it",
+            oci_runtime_kind_name(rt->kind)) < 0 ||
+        json_array_append_new(rw->rewrites, json_string(line)) < 0)
+        return log_error_errno(ENOMEM, "out of memory");
+    *ret = true;
+    return 0;
+}
+
+static int write_pid_file(const char *path, int pid)
+{
+    char buf[32];
+    int n = snprintf(buf, sizeof(buf), "%d", pid);
+    int r = write_file_atomic(path, buf, (size_t)n, 0644);
+    if (r < 0)
+        return log_error_errno(r, "cannot write the pid file %s: %m", path);
+    return 0;
+}
+
+static int create_kig_init(const struct global_options *g, const struct create_request *q,
+                           const struct spec_rewrite *rw, struct container_state *s)
+{
+    const char *preserve = q->values[OPT_PRESERVE_FDS];
+    int r = sandbox_init_create(g->root, rw->config, preserve ? atoi(preserve) : 0, s);
+    if (r >= 0 && q->values[OPT_PID_FILE])
+        r = write_pid_file(q->values[OPT_PID_FILE], s->init_pid);
+    if (r >= 0)
+        r = container_state_save(g->root, s);
+    if (r < 0) {
+        if (s->init_pid > 0)
+            (void)kill(s->init_pid, SIGKILL);
+        undo_create(g, s);
+    }
+    return r;
+}
+
 static int do_create(const struct global_options *g, struct create_request *q)
 {
     if (container_exists(g, q->id))
@@ -260,6 +313,9 @@ static int do_create(const struct global_options *g, struct create_request *q)
                             : log_error_errno(r, "cannot rewrite config.json: %m");
 
     set_pod_hostname(&rw);
+    bool kig_init = false;
+    if ((r = choose_init(&rw, &rt, &kig_init)) < 0)
+        return r;
 
     _cleanup_(container_state_done) struct container_state s = {
         .id = strdup(q->id),
@@ -268,6 +324,7 @@ static int do_create(const struct global_options *g, struct create_request *q)
         .runtime_path = strdup(rt.path),
         .runtime = rt.kind,
         .kig_exec = !f.setns,
+        .kig_init = kig_init,
         .shares_mounts = !config_has_namespace(rw.config, "mount"),
         .mounted = json_array(),
         .cgroup_dirs = json_array(),
@@ -288,6 +345,8 @@ static int do_create(const struct global_options *g, struct create_request *q)
     /* Recorded before anything is mounted, so that `delete` can undo a create that dies halfway. */
     if ((r = container_state_save(g->root, &s)) < 0)
         return r;
+    if (kig_init)
+        return create_kig_init(g, q, &rw, &s);
     if (rw.kig_mounts) {
         const char *cgroups_path =
             json_string_value(json_object_get(json_object_get(rw.config, "linux"), "cgroupsPath"));

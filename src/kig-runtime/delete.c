@@ -12,6 +12,7 @@
 #include "log.h"
 #include "mountinfo.h"
 #include "rootfs-mounts.h"
+#include "sandbox-init.h"
 
 #include <signal.h>
 #include <string.h>
@@ -115,6 +116,29 @@ static int delete_stopped(const struct global_options *g, struct container *c, c
     return forget(g, c);
 }
 
+/* A container whose init kig-runtime runs (sandbox-init.h) and which still runs or waits to start. */
+static int delete_kig_init(const struct global_options *g, struct container *c, const char *id, bool force)
+{
+    _cleanup_free_ char *fifo = sandbox_init_fifo(g->root, id);
+    if (!fifo)
+        return log_error_errno(ENOMEM, "out of memory");
+    if (!force && container_init_alive(c) == 1 && !path_exists(fifo))
+        return log_error_errno(EBUSY, "cannot delete container %s that is not stopped: running", id);
+    _cleanup_free_ char *cgroups_path = container_cgroups_path(c);
+    struct mount_table t;
+    bool have_table = mount_table_read(&t) == 0;
+    if (container_init_alive(c) == 1)
+        (void)kill(c->state.init_pid, SIGKILL);
+    if (have_table)
+        kill_cgroup_leftovers(c, cgroups_path, &t);
+    wait_gone(c->state.init_pid, 5000);
+    release_kig_setup(c, have_table ? &t : NULL);
+    int r = delete_stopped(g, c, id, have_table ? &t : NULL);
+    if (have_table)
+        mount_table_free(&t);
+    return r;
+}
+
 static int do_delete(const struct global_options *g, const char *id, bool force, int argc, char **argv)
 {
     _cleanup_(container_close) struct container c = {0};
@@ -130,6 +154,8 @@ static int do_delete(const struct global_options *g, const char *id, bool force,
             mount_table_free(&t);
         return r;
     }
+    if (c.has_state && c.state.kig_init)
+        return delete_kig_init(g, &c, id, force);
     _cleanup_json_ json_t *state = NULL;
     int r = container_query_state(g, &c, id, &state);
     if (r == -ENOENT) {

@@ -5,6 +5,7 @@
  * and become its process (user, groups, capabilities, no_new_privs, rlimits, environment, cwd). That is
  * done here, in the order runc does it, with runc's command line and runc's way of handing a terminal over
  * (the pty master sent over --console-socket). */
+#include "cgroups.h"
 #include "cli.h"
 #include "container.h"
 #include "exec-process.h"
@@ -12,6 +13,8 @@
 #include "log.h"
 #include "mountinfo.h"
 #include "oci-seccomp.h"
+#include "process-child.h"
+#include "runtime-exec.h"
 #include "spec-rewrite.h"
 
 #include <dirent.h>
@@ -140,279 +143,6 @@ static int load_process(const struct exec_request *q, const struct container *c,
                                err.text, err.line);
     *ret = p;
     return 0;
-}
-
-/* ---- cgroups of the container's init ---- */
-
-static char *hierarchy_path(const struct mount_table *t, const char *controllers, const char *path,
-                            const char *rootfs)
-{
-    for (size_t i = 0; i < t->n; i++) {
-        const struct mount_entry *e = &t->entries[i];
-        if (path_is_below(e->mount_point, rootfs) || strcmp(e->root, "/") != 0)
-            continue;
-        bool v2 = controllers[0] == '\0';
-        if (v2 ? strcmp(e->fstype, "cgroup2") != 0 : strcmp(e->fstype, "cgroup") != 0)
-            continue;
-        if (!v2) {
-            /* "cpu,cpuacct": the hierarchy carrying the first one carries them all. */
-            char first[64];
-            snprintf(first, sizeof(first), "%.*s", (int)strcspn(controllers, ","), controllers);
-            if (!option_list_has(e->super_options, first))
-                continue;
-        }
-        char *p = NULL;
-        if (asprintf(&p, "%s%s/cgroup.procs", e->mount_point, strcmp(path, "/") == 0 ? "" : path) < 0)
-            return NULL;
-        return p;
-    }
-    return NULL;
-}
-
-/* The cgroup.procs files of every hierarchy the container's init belongs to. */
-static int cgroup_procs_files(pid_t pid, const char *rootfs, char ***ret)
-{
-    char file[64];
-    snprintf(file, sizeof(file), "/proc/%d/cgroup", (int)pid);
-    _cleanup_free_ char *text = NULL;
-    int r = read_file(file, &text, NULL, 0);
-    if (r < 0)
-        return log_error_errno(r, "cannot read %s: %m", file);
-    struct mount_table t;
-    if ((r = mount_table_read(&t)) < 0)
-        return log_error_errno(r, "cannot read /proc/self/mountinfo: %m");
-    size_t n = 0;
-    char **files = calloc(64, sizeof(*files));
-    char *save = NULL;
-    for (char *line = strtok_r(text, "\n", &save); files && line && n < 63;
-         line = strtok_r(NULL, "\n", &save)) {
-        /* "4:memory:/default/c1", or "0::/c1" on cgroup v2 */
-        char *c1 = strchr(line, ':'), *c2 = c1 ? strchr(c1 + 1, ':') : NULL;
-        if (!c2)
-            continue;
-        *c2 = '\0';
-        char *p = hierarchy_path(&t, c1 + 1, c2 + 1, rootfs);
-        if (p)
-            files[n++] = p;
-        else
-            log_debug("no hierarchy mounted for cgroup controllers '%s'", c1 + 1);
-    }
-    mount_table_free(&t);
-    if (!files)
-        return log_error_errno(ENOMEM, "out of memory");
-    *ret = files;
-    return 0;
-}
-
-/* ---- the child ---- */
-
-struct child_setup {
-    const struct exec_process *p;
-    const char *rootfs;
-    char **cgroup_files;
-    int pty_slave; /* -1 without a terminal */
-    int preserve_fds;
-    scmp_filter_ctx seccomp; /* the container's profile, or NULL */
-    const char *hostname;    /* the container has a UTS namespace of its own with this name: make one */
-    int error_fd;            /* close-on-exec: EOF means the exec succeeded */
-};
-
-static _noreturn_ _printf_(2, 3) void child_fail(const struct child_setup *s, const char *fmt, ...)
-{
-    char msg[1024];
-    va_list ap;
-    va_start(ap, fmt);
-    vsnprintf(msg, sizeof(msg), fmt, ap);
-    va_end(ap);
-    (void)!write(s->error_fd, msg, strlen(msg));
-    _exit(127);
-}
-
-static void join_cgroups(const struct child_setup *s)
-{
-    char pid[32];
-    snprintf(pid, sizeof(pid), "%d", (int)getpid());
-    for (char **f = s->cgroup_files; f && *f; f++) {
-        int r = write_file_once(*f, pid);
-        if (r < 0) {
-            errno = -r;
-            child_fail(s, "cannot join the container's cgroup %s: %m", *f);
-        }
-    }
-}
-
-/* Everything from fd 3 on, past the preserved ones, is closed at exec. Done while /proc is the sandbox's. */
-static void close_extra_fds(const struct child_setup *s)
-{
-    DIR *d = opendir("/proc/self/fd");
-    if (!d)
-        return;
-    int keep = 3 + s->preserve_fds;
-    for (struct dirent *de; (de = readdir(d));) {
-        int fd = atoi(de->d_name);
-        if (fd >= keep && fd != dirfd(d))
-            (void)fcntl(fd, F_SETFD, FD_CLOEXEC);
-    }
-    closedir(d);
-}
-
-static void setup_terminal(const struct child_setup *s)
-{
-    if (s->pty_slave < 0)
-        return;
-    if (setsid() < 0 || ioctl(s->pty_slave, TIOCSCTTY, 0) < 0)
-        child_fail(s, "cannot make the pty the controlling terminal: %m");
-    for (int fd = 0; fd < 3; fd++)
-        if (dup2(s->pty_slave, fd) < 0)
-            child_fail(s, "cannot attach the pty: %m");
-    if (s->pty_slave > 2)
-        close(s->pty_slave);
-}
-
-static void set_limits(const struct child_setup *s)
-{
-    const struct exec_process *p = s->p;
-    if (p->has_oom_score_adj) {
-        char v[16];
-        snprintf(v, sizeof(v), "%d", p->oom_score_adj);
-        if (write_file_once("/proc/self/oom_score_adj", v) < 0)
-            child_fail(s, "cannot set oom_score_adj to %d: %m", p->oom_score_adj);
-    }
-    for (size_t i = 0; i < p->n_rlimits; i++)
-        if (setrlimit(p->rlimits[i].resource, &p->rlimits[i].limit) < 0)
-            child_fail(s, "cannot set %s: %m", rlimit_type_name(p->rlimits[i].resource));
-}
-
-static void enter_rootfs(const struct child_setup *s)
-{
-    if (chdir(s->rootfs) < 0 || chroot(".") < 0 || chdir("/") < 0)
-        child_fail(s, "cannot chroot into the container's rootfs %s: %m", s->rootfs);
-}
-
-static int capset_sets(const struct exec_process *p)
-{
-    struct __user_cap_header_struct hdr = {.version = _LINUX_CAPABILITY_VERSION_3, .pid = 0};
-    struct __user_cap_data_struct data[2] = {{0}};
-    for (int i = 0; i < 2; i++) {
-        data[i].effective = (uint32_t)(p->capabilities[CAP_SET_EFFECTIVE] >> (32 * i));
-        data[i].permitted = (uint32_t)(p->capabilities[CAP_SET_PERMITTED] >> (32 * i));
-        data[i].inheritable = (uint32_t)(p->capabilities[CAP_SET_INHERITABLE] >> (32 * i));
-    }
-    return (int)syscall(SYS_capset, &hdr, data);
-}
-
-/* runc's finalizeNamespace: bounding set, then user and groups with the capabilities kept, then the
- * capability sets the process asked for. */
-static void become_user(const struct child_setup *s)
-{
-    const struct exec_process *p = s->p;
-    if (p->has_capabilities)
-        for (int cap = 0; cap < 64; cap++)
-            if (!(p->capabilities[CAP_SET_BOUNDING] & (UINT64_C(1) << cap)) &&
-                prctl(PR_CAPBSET_DROP, cap, 0, 0, 0) < 0 && errno != EINVAL)
-                child_fail(s, "cannot drop %s from the bounding set: %m",
-                           capability_name(cap) ? capability_name(cap) : "a capability");
-    if (prctl(PR_SET_KEEPCAPS, 1, 0, 0, 0) < 0)
-        child_fail(s, "prctl(PR_SET_KEEPCAPS): %m");
-    if (setgroups(p->n_additional_gids, p->additional_gids) < 0)
-        child_fail(s, "cannot set the additional groups: %m");
-    if (setresgid(p->gid, p->gid, p->gid) < 0)
-        child_fail(s, "cannot set gid %u: %m", (unsigned)p->gid);
-    if (setresuid(p->uid, p->uid, p->uid) < 0)
-        child_fail(s, "cannot set uid %u: %m", (unsigned)p->uid);
-    if (chdir(p->cwd) < 0)
-        child_fail(s, "chdir to cwd (\"%s\") set in config.json failed: %m", p->cwd);
-    if (prctl(PR_SET_KEEPCAPS, 0, 0, 0, 0) < 0)
-        child_fail(s, "prctl(PR_SET_KEEPCAPS): %m");
-    if (!p->has_capabilities)
-        return;
-    if (capset_sets(p) < 0)
-        child_fail(s, "cannot set the capabilities: %m");
-    if (p->capabilities[CAP_SET_AMBIENT]) {
-        if (prctl(PR_CAP_AMBIENT, PR_CAP_AMBIENT_CLEAR_ALL, 0, 0, 0) < 0)
-            child_fail(s, "cannot clear the ambient capabilities: %m");
-        for (int cap = 0; cap < 64; cap++)
-            if ((p->capabilities[CAP_SET_AMBIENT] & (UINT64_C(1) << cap)) &&
-                prctl(PR_CAP_AMBIENT, PR_CAP_AMBIENT_RAISE, cap, 0, 0) < 0)
-                child_fail(s, "cannot raise the ambient capability %s: %m", capability_name(cap));
-    }
-}
-
-/* execvpe with the container's PATH, looked up inside the container. */
-static void exec_command(const struct child_setup *s)
-{
-    const struct exec_process *p = s->p;
-    const char *cmd = p->args[0];
-    if (strchr(cmd, '/')) {
-        execve(cmd, p->args, p->env);
-        child_fail(s, "exec: \"%s\": %m", cmd);
-    }
-    const char *path = exec_process_getenv(p, "PATH");
-    if (!path)
-        path = "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin";
-    int saved = ENOENT;
-    for (const char *dir = path; dir;) {
-        const char *colon = strchr(dir, ':');
-        size_t len = colon ? (size_t)(colon - dir) : strlen(dir);
-        char full[4096];
-        snprintf(full, sizeof(full), "%.*s/%s", (int)len, len ? dir : ".", cmd);
-        execve(full, p->args, p->env);
-        if (errno != ENOENT && errno != ENOTDIR)
-            saved = errno;
-        dir = colon ? colon + 1 : NULL;
-    }
-    if (saved == ENOENT)
-        child_fail(s, "exec: \"%s\": executable file not found in $PATH", cmd);
-    errno = saved;
-    child_fail(s, "exec: \"%s\": %m", cmd);
-}
-
-static void load_seccomp(const struct child_setup *s)
-{
-    int r = seccomp_load(s->seccomp);
-    if (r < 0) {
-        errno = -r;
-        child_fail(s, "cannot load the container's seccomp profile: %m");
-    }
-}
-
-/* The container's UTS namespace cannot be joined without setns; it holds nothing but its names, so a new one
- * with the same hostname is the same to the process (spec-rewrite.c, give_own_uts). */
-static void enter_uts(const struct child_setup *s)
-{
-    if (!s->hostname)
-        return;
-    if (unshare(CLONE_NEWUTS) < 0)
-        child_fail(s, "cannot make a UTS namespace like the container's: %m");
-    if (sethostname(s->hostname, strlen(s->hostname)) < 0)
-        child_fail(s, "cannot set the container's hostname %s: %m", s->hostname);
-}
-
-static _noreturn_ void run_child(const struct child_setup *s)
-{
-    sigset_t none;
-    sigemptyset(&none);
-    sigprocmask(SIG_SETMASK, &none, NULL);
-    for (int sig = 1; sig < NSIG; sig++)
-        signal(sig, SIG_DFL);
-    join_cgroups(s);
-    enter_uts(s);
-    close_extra_fds(s);
-    setup_terminal(s);
-    set_limits(s);
-    enter_rootfs(s);
-    umask(s->p->has_umask ? s->p->umask : 0022);
-    /* runc's order: without no_new_privs loading a filter needs CAP_SYS_ADMIN, so it comes before the
-     * capabilities go; with it, as late as possible. */
-    if (s->seccomp && !s->p->no_new_privileges)
-        load_seccomp(s);
-    become_user(s);
-    if (s->p->no_new_privileges && prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) < 0)
-        child_fail(s, "prctl(PR_SET_NO_NEW_PRIVS): %m");
-    if (s->seccomp && s->p->no_new_privileges)
-        load_seccomp(s);
-    exec_command(s);
-    _exit(127);
 }
 
 /* ---- the terminal ---- */
@@ -586,19 +316,28 @@ static int kig_exec(const struct exec_request *q, const struct container *c, pid
     char hostname[65];
     if ((r = load_container_settings(c, &seccomp, hostname, sizeof(hostname))) < 0)
         return r;
-    if ((r = cgroup_procs_files(init_pid, c->state.rootfs, &cgroup_files)) < 0) {
+    struct cgroup_memberships cgroups;
+    if ((r = cgroup_memberships_of(init_pid, c->state.rootfs, &cgroups)) < 0) {
         if (seccomp)
             seccomp_release(seccomp);
         return r;
     }
-    struct child_setup s = {.seccomp = seccomp,
-                            .hostname = hostname[0] ? hostname : NULL,
-                            .p = &p,
-                            .rootfs = c->state.rootfs,
-                            .cgroup_files = cgroup_files,
-                            .pty_slave = -1,
-                            .preserve_fds =
-                                q->values[OPT_PRESERVE_FDS] ? atoi(q->values[OPT_PRESERVE_FDS]) : 0};
+    cgroup_files = cgroup_procs_files(&cgroups, NULL);
+    cgroup_memberships_free(&cgroups);
+    if (!cgroup_files) {
+        if (seccomp)
+            seccomp_release(seccomp);
+        return log_error_errno(ENOMEM, "out of memory");
+    }
+    struct process_child s = {.start_fd = -1,
+                              .seccomp = seccomp,
+                              .hostname = hostname[0] ? hostname : NULL,
+                              .p = &p,
+                              .rootfs = c->state.rootfs,
+                              .cgroup_files = cgroup_files,
+                              .pty_slave = -1,
+                              .preserve_fds =
+                                  q->values[OPT_PRESERVE_FDS] ? atoi(q->values[OPT_PRESERVE_FDS]) : 0};
     int err_pipe[2] = {-1, -1};
     if (p.terminal && (r = open_terminal(&p, console, &s.pty_slave)) < 0)
         goto out;
@@ -615,7 +354,7 @@ static int kig_exec(const struct exec_request *q, const struct container *c, pid
     }
     if (pid == 0) {
         close(err_pipe[0]);
-        run_child(&s);
+        process_child_run(&s);
     }
     close(err_pipe[1]);
     err_pipe[1] = -1;
@@ -633,9 +372,7 @@ static int kig_exec(const struct exec_request *q, const struct container *c, pid
         goto out;
     r = detach ? 0 : wait_foreground(pid);
 out:
-    for (char **f = cgroup_files; f && *f; f++)
-        free(*f);
-    free(cgroup_files);
+    strv_free(cgroup_files);
     if (seccomp)
         seccomp_release(seccomp);
     if (s.pty_slave >= 0)

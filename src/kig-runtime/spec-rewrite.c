@@ -6,8 +6,6 @@
 #include <stdarg.h>
 #include <string.h>
 
-#define CRI_CONTAINER_TYPE "io.kubernetes.cri.container-type"
-
 struct rewriter {
     const struct runtime_features *f;
     enum oci_runtime_kind runtime;
@@ -722,8 +720,7 @@ static bool has_own_mount_ns(const json_t *linux_)
     return false;
 }
 
-/* containerd's CRI marks the pod's sandbox (pause) container with this annotation. */
-static bool is_pod_sandbox(const json_t *config)
+bool spec_is_pod_sandbox(const json_t *config)
 {
     const char *type =
         json_string_value(json_object_get(json_object_get(config, "annotations"), CRI_CONTAINER_TYPE));
@@ -738,7 +735,9 @@ static bool is_pod_sandbox(const json_t *config)
  * /proc, which runc's init reads after the chroot (/proc/self/fd: "error closing exec fds" without). */
 static int trim_sandbox_mounts(struct rewriter *w, json_t *linux_, json_t **mounts)
 {
-    if (!*mounts || !is_pod_sandbox(w->config) || has_own_mount_ns(linux_))
+    /* Only where the sandbox has no mount namespaces: a config without one on a full host is its author's
+     * choice, and a host's config must come back unchanged. */
+    if (!*mounts || !spec_is_pod_sandbox(w->config) || has_own_mount_ns(linux_) || w->f->mount_namespace)
         return 0;
     _cleanup_(json_decrefp) json_t *kept = json_array();
     if (!kept)

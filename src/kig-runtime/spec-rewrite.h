@@ -46,5 +46,9 @@ void spec_rewrite_done(struct spec_rewrite *r);
 int spec_rewrite_process(json_t *process, const struct runtime_features *features, json_t *rewrites,
                          char *error, size_t error_size);
 
+/* containerd's CRI marks the pod's sandbox (pause) container with this annotation ("sandbox"). */
+#define CRI_CONTAINER_TYPE "io.kubernetes.cri.container-type"
+bool spec_is_pod_sandbox(const json_t *config);
+
 /* The namespace a sysctl belongs to ("network", "ipc", "uts"), or NULL for a sandbox-wide one. */
 const char *sysctl_namespace(const char *key);

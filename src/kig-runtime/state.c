@@ -36,12 +36,13 @@ int container_state_save(const char *root, const struct container_state *s)
     int r = mkdir_p(dir, 0700);
     if (r < 0)
         return log_error_errno(r, "cannot create %s: %m", dir);
-    json_t *j = json_pack("{s:s, s:s, s:s, s:s, s:s, s:s, s:b, s:b, s:i, s:I, s:o, s:o}", "id", s->id,
-                          "bundle", s->bundle, "rootfs", s->rootfs, "runtime_path", s->runtime_path,
-                          "runtime", oci_runtime_kind_name(s->runtime), "config_path", s->config_path,
-                          "kig_exec", s->kig_exec, "shares_mounts", s->shares_mounts, "init_pid", s->init_pid,
-                          "init_start_time", (json_int_t)s->init_start_time, "mounted",
-                          array_or_empty(s->mounted), "cgroup_dirs", array_or_empty(s->cgroup_dirs));
+    json_t *j =
+        json_pack("{s:s, s:s, s:s, s:s, s:s, s:s, s:b, s:b, s:b, s:s?, s:i, s:I, s:o, s:o}", "id", s->id,
+                  "bundle", s->bundle, "rootfs", s->rootfs, "runtime_path", s->runtime_path, "runtime",
+                  oci_runtime_kind_name(s->runtime), "config_path", s->config_path, "kig_exec", s->kig_exec,
+                  "shares_mounts", s->shares_mounts, "kig_init", s->kig_init, "created", s->created,
+                  "init_pid", s->init_pid, "init_start_time", (json_int_t)s->init_start_time, "mounted",
+                  array_or_empty(s->mounted), "cgroup_dirs", array_or_empty(s->cgroup_dirs));
     _cleanup_free_ char *text = j ? json_dumps(j, JSON_INDENT(2) | JSON_PRESERVE_ORDER) : NULL;
     json_decref(j);
     if (!text)
@@ -92,6 +93,13 @@ int container_state_load(const char *root, const char *id, struct container_stat
     ret->runtime = strcmp(runtime, "runc") == 0 ? OCI_RUNTIME_RUNC : OCI_RUNTIME_CRUN;
     ret->kig_exec = json_is_true(json_object_get(j, "kig_exec"));
     ret->shares_mounts = json_is_true(json_object_get(j, "shares_mounts"));
+    ret->kig_init = json_is_true(json_object_get(j, "kig_init"));
+    const char *created = json_string_value(json_object_get(j, "created"));
+    if (created && !(ret->created = strdup(created))) {
+        json_decref(j);
+        container_state_done(ret);
+        return log_error_errno(ENOMEM, "out of memory");
+    }
     ret->init_pid = (int)json_integer_value(json_object_get(j, "init_pid"));
     ret->init_start_time = (unsigned long long)json_integer_value(json_object_get(j, "init_start_time"));
     json_t *m = json_object_get(j, "mounted"), *c = json_object_get(j, "cgroup_dirs");
@@ -119,6 +127,7 @@ void container_state_done(struct container_state *s)
     free(s->rootfs);
     free(s->runtime_path);
     free(s->config_path);
+    free(s->created);
     json_decref(s->mounted);
     json_decref(s->cgroup_dirs);
     *s = (struct container_state){0};

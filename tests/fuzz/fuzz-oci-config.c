@@ -4,8 +4,10 @@
  * a full host, 'g' gVisor 20221219, anything else a feature set built from its bits and the input's length.
  * Beyond "no crash, no leak, no undefined behaviour", it checks the rewriter's promises: on a full host the
  * config comes back equal and nothing is reported; elsewhere every output is a JSON object with one string
- * per rewrite, the mounts moved to kig-runtime's plan, none left to the runtime. */
+ * per rewrite, the mounts moved to kig-runtime's plan, none left to the runtime; and a rewritten config that
+ * kig-runtime will not run the pod sandbox init of says why in one line. */
 #include "../../src/kig-runtime/mountinfo.c"
+#include "../../src/kig-runtime/sandbox-eligible.c"
 #include "../../src/kig-runtime/sandbox-features.c"
 #include "../../src/kig-runtime/spec-rewrite.c"
 
@@ -59,6 +61,10 @@ static void check_result(const json_t *in, const struct runtime_features *f, boo
         if (f->mount_via_proc_fd || (mounts && json_array_size(mounts) != 0))
             abort();
     }
+    char why[256] = "";
+    if (!sandbox_init_eligible(rw->config, rw->kig_mounts, why, sizeof(why)) &&
+        (!why[0] || strchr(why, '\n')))
+        abort();
     char *text = json_dumps(rw->config, 0);
     free(text);
 }

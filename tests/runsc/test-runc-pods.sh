@@ -4,9 +4,10 @@
 # sandbox without a mount namespace (docs/runtime.md). Every other runsc test runs pods under crun; a
 # rewrite that only runc minds (runc's init reads /proc/self/fd after the chroot) broke every runc pod once
 # and no test saw it. Checked:
-#   * the node's containers are runc's (their state under R/runc, none under R/crun);
+#   * the app container is runc's (its state under R/runc, none under R/crun); the sandbox (pause) container's
+#     init is kig-runtime's own (docs/runtime.md, "The pod sandbox's init"): runc has no state of it;
 #   * the pod is Running, `kubectl logs` and `kubectl exec` answer;
-#   * the sandbox container's rewrites say which of its mounts were left out; it has /proc and /dev only;
+#   * the sandbox container's rewrites say so, kig-runtime's state says it runs, and it has no mount;
 #   * deleting the pod leaves no runc state, no process of it and no mount of it;
 #   * `kig down` leaves no process and no mount.
 #
@@ -78,7 +79,7 @@ inside() {
         show_pod_events under-runc
     fi
     ids=$(state_ids runc)
-    assert_eq "runc keeps the state of its two containers (sandbox and app)" 2 "$(printf '%s' "$ids" | grep -c .)"
+    assert_eq "runc keeps the state of the app container only" 1 "$(printf '%s' "$ids" | grep -c .)"
     assert_eq "crun ran none" "" "$(state_ids crun)"
     check "kubectl logs answers" wait_for 30 sh -c "'$KUBECTL' --request-timeout=30s logs under-runc | grep -qx started-under-runc"
     assert_eq "kubectl exec answers" "/proc/1 is there" \
@@ -87,9 +88,13 @@ inside() {
     sid=$(sandbox_id)
     check "the sandbox container is found by its annotation" test -n "$sid"
     out=$(cat "$D/node/runtime/k8s.io/kig/$sid/rewrites" 2>&1)
-    assert_contains "its rewrites say which mounts were left out" "$out" "pod sandbox container:"
-    # Without a mount namespace its mounts are the sandbox's, whoever made them (kig-runtime or runc).
-    assert_eq "its mounts are /proc and /dev's" "dev proc" "$(sandbox_mount_tops "$sid")"
+    assert_contains "its rewrites say kig-runtime runs its init, not runc" "$out" \
+        "pod sandbox container run by kig-runtime itself, without runc"
+    check "runc has no state of it" test ! -e "$D/node/runtime/k8s.io/runc/$sid"
+    assert_eq "kig-runtime's state says it runs" running \
+        "$("$KIG_BUILD_DIR/src/kig-runtime/kig-runtime" --root "$D/node/runtime/k8s.io" state "$sid" | json_get - 'd["status"]')"
+    # Without a mount namespace its mounts would be the sandbox's: it has none.
+    assert_eq "it has no mount" "" "$(sandbox_mount_tops "$sid")"
 
     check "the pod is deleted" kc delete pod under-runc --wait=true --timeout=180s
     check "runc's state of its containers is gone" wait_for 60 no_runc_state

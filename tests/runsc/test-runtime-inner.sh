@@ -222,6 +222,65 @@ assert_eq "delete --force" 0 $?
 assert_eq "the init was killed" 137 "$(wait_reaped "$(cat "$work/forced.pid")")"
 assert_eq "delete --force left no mount" "$mounts_before" "$(mount_snapshot)"
 
+# ---- a pod sandbox whose init kig-runtime runs itself (no namespace, no mount left for a runtime) ----
+wait_file() { for _ in $(seq 100); do [ -s "$1" ] && return 0; sleep 0.1; done; return 1; }
+kr create --bundle "$work/pod" --pid-file "$work/pod.pid" pod >"$work/pod.out" 2>&1
+assert_eq "create a pod sandbox container" 0 $?
+check "... without crun: crun has no state of it" test ! -e "$root/crun/pod"
+assert_contains "... as its rewrites say" "$(cat "$root/kig/pod/rewrites")" \
+    "pod sandbox container run by kig-runtime itself, without crun"
+state=$(kr state pod)
+pod_pid=$(cat "$work/pod.pid")
+assert_eq "state says created" created "$(json_get - 'd["status"]' <<<"$state")"
+assert_eq "... with the init's pid, as in the pid file" "$pod_pid" "$(json_get - 'd["pid"]' <<<"$state")"
+check "the init waits for start: its command has not run" test ! -e "$work/pod/rootfs/started"
+assert_contains "the init is in the container's cgroup" "$(cat "/proc/$pod_pid/cgroup")" ":/kigtest/pod"
+assert_eq "the container's CPU shares are written" 2 "$(cat /sys/fs/cgroup/cpu/kigtest/pod/cpu.shares)"
+assert_eq "... and its memory limit" 268435456 \
+    "$(cat /sys/fs/cgroup/memory/kigtest/pod/memory.limit_in_bytes)"
+kr start pod
+assert_eq "start" 0 $?
+check "the command runs" wait_file "$work/pod/rootfs/started"
+assert_eq "... in the rootfs, with its environment and the pod's hostname" "FOO=bar host=pod" \
+    "$(cat "$work/pod/rootfs/started")"
+assert_eq "state says running" running "$(kr state pod | json_get - 'd["status"]')"
+assert_eq "the init became the command (same pid)" sleep "$(cat "/proc/$pod_pid/comm")"
+assert_contains "ps lists it" "$(kr ps --format json pod)" "$pod_pid"
+err=$(kr start pod 2>&1)
+assert_eq "a second start fails" 1 $?
+assert_contains "... saying why" "$err" "it is running already"
+err=$(kr pause pod 2>&1)
+assert_eq "pause fails" 1 $?
+assert_contains "... naming the reason" "$err" "is a pod sandbox kig-runtime runs itself"
+assert_eq "exec into it" "in-pod" "$(kr exec pod sh -c 'echo in-pod' 2>&1)"
+kr kill pod KILL
+assert_eq "kill" 0 $?
+assert_eq "the init dies of SIGKILL, seen by the reaper" 137 "$(wait_reaped "$pod_pid")"
+assert_eq "state says stopped" stopped "$(kr state pod | json_get - 'd["status"]')"
+kr delete pod
+assert_eq "delete" 0 $?
+check "delete removed kig-runtime's state" test ! -e "$root/kig/pod"
+check "... and the container's cgroups" test ! -e /sys/fs/cgroup/cpu/kigtest/pod -a ! -e /sys/fs/cgroup/memory/kigtest/pod
+rm -f "$work/pod/rootfs/started"
+kr create --bundle "$work/pod" --pid-file "$work/pod2.pid" pod2 >/dev/null 2>&1
+assert_eq "create another" 0 $?
+kr delete pod2
+assert_eq "delete of a created, never started, sandbox" 0 $?
+assert_eq "... kills its init" 137 "$(wait_reaped "$(cat "$work/pod2.pid")")"
+check "... before it ran anything" test ! -e "$work/pod/rootfs/started"
+KIG_SANDBOX_INIT=runtime kr create --bundle "$work/pod" --pid-file "$work/pod3.pid" pod3 >/dev/null 2>&1
+assert_eq "KIG_SANDBOX_INIT=runtime: create" 0 $?
+check "... crun creates it" test -d "$root/crun/pod3"
+kr delete --force pod3
+assert_eq "... delete --force" 0 $?
+err=$(kr create --bundle "$work/podbad" podbad 2>&1)
+assert_eq "a sandbox whose command does not exist: create fails" 1 $?
+assert_contains "... saying why" "$err" 'exec: "/nonexistent"'
+check "... in one line (after the lines of what was relaxed)" one_line "$(grep -v 'relaxed for this sandbox' <<<"$err")"
+check "... leaving no state" test ! -e "$root/kig/podbad"
+check "... and no cgroup" test ! -e /sys/fs/cgroup/cpu/kigtest/podbad
+assert_eq "no mount left by the pod sandboxes" "$mounts_before" "$(mount_snapshot)"
+
 # ---- errors: one line, non-zero, never a crash ----
 err=$(kr create --bundle "$work/broken" broken 2>&1)
 rc=$?

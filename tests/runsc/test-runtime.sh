@@ -84,6 +84,18 @@ d["linux"]["seccomp"] = {"defaultAction": "SCMP_ACT_ALLOW", "architectures": ["S
 json.dump(d, open(sys.argv[1], "w"), indent=1)
 PY
 make_bundle "$work/forced" '["sleep", "120"]'
+# Pod sandbox containers (containerd's annotation), whose init kig-runtime runs itself where it can.
+make_bundle "$work/pod" '["sh", "-c", "echo FOO=$FOO host=$(hostname) >/started; exec sleep 120"]'
+make_bundle "$work/podbad" '["/nonexistent"]'
+for b in pod podbad; do
+    python3 - "$work/$b/config.json" <<'PY'
+import json, sys
+d = json.load(open(sys.argv[1]))
+d["annotations"] = {"io.kubernetes.cri.container-type": "sandbox"}
+d["linux"]["resources"] = {"cpu": {"shares": 2}, "memory": {"limit": 268435456}}
+json.dump(d, open(sys.argv[1], "w"), indent=1)
+PY
+done
 mkdir -p "$work/broken/rootfs" "$work/norootfs"
 echo '{"ociVersion": "1.0.2", "process": ' >"$work/broken/config.json"
 echo '{"ociVersion": "1.0.2", "root": {"path": "rootfs"}}' >"$work/norootfs/config.json"

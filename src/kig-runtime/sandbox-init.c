@@ -1,0 +1,364 @@
+#include "sandbox-init.h"
+
+#include "cgroups.h"
+#include "container.h"
+#include "exec-process.h"
+#include "fileutil.h"
+#include "log.h"
+#include "oci-seccomp.h"
+#include "process-child.h"
+#include "runtime-exec.h"
+#include "spec-rewrite.h"
+
+#include <fcntl.h>
+#include <inttypes.h>
+#include <stdarg.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
+#include <time.h>
+#include <unistd.h>
+
+bool sandbox_init_enabled(void)
+{
+    const char *v = getenv("KIG_SANDBOX_INIT");
+    if (!v || !*v || strcmp(v, "kig") == 0)
+        return true;
+    if (strcmp(v, "runtime") != 0)
+        log_warn("KIG_SANDBOX_INIT='%s' is neither kig nor runtime: the runtime runs the pod sandbox", v);
+    return false;
+}
+
+char *sandbox_init_fifo(const char *root, const char *id)
+{
+    _cleanup_free_ char *dir = container_state_dir(root, id);
+    return dir ? path_join(dir, "exec.fifo") : NULL;
+}
+
+/* ---- cgroups ---- */
+
+/* Creates dir and its missing parents, recording each directory it creates (parents first). */
+static int make_cgroup(const char *hierarchy, const char *dir, json_t *created)
+{
+    size_t skip = strlen(hierarchy);
+    _cleanup_free_ char *p = strdup(dir);
+    if (!p)
+        return -ENOMEM;
+    for (char *s = p + skip + 1;; s++) {
+        if (*s != '/' && *s)
+            continue;
+        char saved = *s;
+        *s = '\0';
+        if (mkdir(p, 0755) == 0) {
+            if (json_array_append_new(created, json_string(p)) < 0)
+                return -ENOMEM;
+        } else if (errno != EEXIST)
+            return -errno;
+        if (!saved)
+            return 0;
+        *s = saved;
+    }
+}
+
+/* cgroup v1's cpuset refuses a process in a cgroup whose cpus or mems are empty, which a new one's are: they
+ * are copied from the parent, top down, as runc and crun do. */
+static int fill_cpuset(const char *hierarchy, const char *dir)
+{
+    static const char *const files[] = {"cpuset.cpus", "cpuset.mems"};
+    size_t skip = strlen(hierarchy);
+    _cleanup_free_ char *p = strdup(dir);
+    if (!p)
+        return -ENOMEM;
+    for (char *s = p + skip + 1;; s++) {
+        if (*s != '/' && *s)
+            continue;
+        char saved = *s;
+        *s = '\0';
+        for (size_t i = 0; i < ARRAY_SIZE(files); i++) {
+            _cleanup_free_ char *mine = path_join(p, files[i]), *value = NULL, *parent_value = NULL;
+            char *slash = strrchr(p, '/');
+            *slash = '\0';
+            _cleanup_free_ char *parents = path_join(p, files[i]);
+            *slash = '/';
+            if (!mine || !parents)
+                return -ENOMEM;
+            if (read_line(mine, &value) < 0 || *value)
+                continue;
+            int r = read_line(parents, &parent_value);
+            if (r < 0 || (r = write_file_once(mine, parent_value)) < 0)
+                return r;
+        }
+        if (!saved)
+            return 0;
+        *s = saved;
+    }
+}
+
+static int write_value(const char *dir, const char *file, const char *value)
+{
+    _cleanup_free_ char *path = path_join(dir, file);
+    if (!path)
+        return -ENOMEM;
+    int r = write_file_once(path, value);
+    if (r < 0)
+        return log_error_errno(r, "cannot write %s to %s: %m", value, path);
+    return 0;
+}
+
+static bool get_int(const json_t *res, const char *key, const char *sub, json_int_t *ret)
+{
+    const json_t *v = json_object_get(json_object_get(res, key), sub);
+    if (!json_is_integer(v))
+        return false;
+    *ret = json_integer_value(v);
+    return true;
+}
+
+/* runc's conversion of cgroup v1 CPU shares (2..262144) to a cgroup2 weight (1..10000). */
+static json_int_t shares_to_weight(json_int_t shares)
+{
+    return shares <= 0 ? 100 : 1 + ((shares - 2) * 9999) / 262142;
+}
+
+/* A limit of -1 (or 0 for pids) is none. */
+static void limit_text(json_int_t v, const char *none, char *buf, size_t size)
+{
+    if (v < 0)
+        snprintf(buf, size, "%s", none);
+    else
+        snprintf(buf, size, "%" PRId64, (int64_t)v);
+}
+
+static int write_v1(const struct cgroup_membership *m, const char *dir, const json_t *res)
+{
+    char v[64];
+    json_int_t x;
+    int r = 0;
+    if (cgroup_membership_has(m, "cpu")) {
+        if (get_int(res, "cpu", "shares", &x) && x > 0 &&
+            (snprintf(v, sizeof(v), "%" PRId64, (int64_t)x), (r = write_value(dir, "cpu.shares", v)) < 0))
+            return r;
+        if (get_int(res, "cpu", "period", &x) && x > 0 &&
+            (snprintf(v, sizeof(v), "%" PRId64, (int64_t)x),
+             (r = write_value(dir, "cpu.cfs_period_us", v)) < 0))
+            return r;
+        if (get_int(res, "cpu", "quota", &x) && x != 0 &&
+            (snprintf(v, sizeof(v), "%" PRId64, (int64_t)(x < 0 ? -1 : x)),
+             (r = write_value(dir, "cpu.cfs_quota_us", v)) < 0))
+            return r;
+    }
+    if (cgroup_membership_has(m, "memory")) {
+        if (get_int(res, "memory", "limit", &x) && x != 0 &&
+            (limit_text(x, "-1", v, sizeof(v)), (r = write_value(dir, "memory.limit_in_bytes", v)) < 0))
+            return r;
+        if (get_int(res, "memory", "reservation", &x) && x != 0 &&
+            (limit_text(x, "-1", v, sizeof(v)), (r = write_value(dir, "memory.soft_limit_in_bytes", v)) < 0))
+            return r;
+    }
+    if (cgroup_membership_has(m, "pids") && get_int(res, "pids", "limit", &x) && x != 0 &&
+        (limit_text(x, "max", v, sizeof(v)), (r = write_value(dir, "pids.max", v)) < 0))
+        return r;
+    return 0;
+}
+
+static int write_v2(const char *dir, const json_t *res)
+{
+    char v[64];
+    json_int_t x, period = 100000;
+    int r = 0;
+    if (get_int(res, "cpu", "shares", &x) && x > 0 &&
+        (snprintf(v, sizeof(v), "%" PRId64, (int64_t)shares_to_weight(x)),
+         (r = write_value(dir, "cpu.weight", v)) < 0))
+        return r;
+    bool has_period = get_int(res, "cpu", "period", &period) && period > 0;
+    if (get_int(res, "cpu", "quota", &x) && x != 0) {
+        if (x < 0)
+            snprintf(v, sizeof(v), "max %" PRId64, (int64_t)(has_period ? period : 100000));
+        else
+            snprintf(v, sizeof(v), "%" PRId64 " %" PRId64, (int64_t)x,
+                     (int64_t)(has_period ? period : 100000));
+        if ((r = write_value(dir, "cpu.max", v)) < 0)
+            return r;
+    }
+    if (get_int(res, "memory", "limit", &x) && x != 0 &&
+        (limit_text(x, "max", v, sizeof(v)), (r = write_value(dir, "memory.max", v)) < 0))
+        return r;
+    if (get_int(res, "memory", "reservation", &x) && x != 0 &&
+        (limit_text(x, "max", v, sizeof(v)), (r = write_value(dir, "memory.low", v)) < 0))
+        return r;
+    if (get_int(res, "pids", "limit", &x) && x != 0 &&
+        (limit_text(x, "max", v, sizeof(v)), (r = write_value(dir, "pids.max", v)) < 0))
+        return r;
+    return 0;
+}
+
+/* The container's cgroup in every hierarchy this process belongs to, resources written; its cgroup.procs
+ * files in *ret_files. */
+static int setup_cgroups(const json_t *linux_, json_t *created, char ***ret_files)
+{
+    const char *path = json_string_value(json_object_get(linux_, "cgroupsPath"));
+    const json_t *res = json_object_get(linux_, "resources");
+    struct cgroup_memberships m;
+    int r = cgroup_memberships_of(0, NULL, &m);
+    if (r < 0)
+        return r;
+    for (size_t i = 0; i < m.n && r >= 0; i++) {
+        _cleanup_free_ char *dir = cgroup_dir(&m.items[i], path);
+        if (!dir) {
+            r = log_error_errno(ENOMEM, "out of memory");
+            break;
+        }
+        if ((r = make_cgroup(m.items[i].hierarchy, dir, created)) < 0) {
+            r = log_error_errno(r, "cannot create cgroup %s: %m", dir);
+            break;
+        }
+        if (cgroup_membership_has(&m.items[i], "cpuset") &&
+            (r = fill_cpuset(m.items[i].hierarchy, dir)) < 0) {
+            r = log_error_errno(r, "cannot fill cpuset.cpus and cpuset.mems of %s: %m", dir);
+            break;
+        }
+        r = m.items[i].controllers[0] ? write_v1(&m.items[i], dir, res) : write_v2(dir, res);
+    }
+    if (r >= 0 && !(*ret_files = cgroup_procs_files(&m, path)))
+        r = log_error_errno(ENOMEM, "out of memory");
+    cgroup_memberships_free(&m);
+    return r;
+}
+
+/* ---- the init ---- */
+
+/* The hostname of the container's own UTS namespace, or NULL when it has none. */
+static const char *uts_hostname(const json_t *config)
+{
+    return json_array_size(json_object_get(json_object_get(config, "linux"), "namespaces"))
+               ? json_string_value(json_object_get(config, "hostname"))
+               : NULL;
+}
+
+/* A new exec fifo, opened for reading without blocking (crun's side of it, exec-fifo.h), at or above fd
+ * `above` so that it cannot sit among the fds the process keeps. */
+static int open_fifo(const char *path, int above)
+{
+    (void)unlink(path);
+    if (mkfifo(path, 0600) < 0)
+        return log_error_errno(errno, "cannot create the exec fifo %s: %m", path);
+    _cleanup_close_ int fd = open(path, O_RDONLY | O_NONBLOCK | O_CLOEXEC);
+    if (fd < 0)
+        return log_error_errno(errno, "cannot open the exec fifo %s: %m", path);
+    int moved = fcntl(fd, F_DUPFD_CLOEXEC, above);
+    if (moved < 0)
+        return log_error_errno(errno, "cannot move the exec fifo's fd: %m");
+    return moved;
+}
+
+/* Waits for the child's verdict on error_fd: EOF with the child alive is success. */
+static int wait_ready(pid_t pid, int error_fd)
+{
+    char msg[1024];
+    ssize_t n;
+    while ((n = read(error_fd, msg, sizeof(msg) - 1)) < 0 && errno == EINTR)
+        ;
+    int status;
+    if (n > 0) {
+        msg[n] = '\0';
+        (void)waitpid(pid, &status, 0);
+        return log_error_errno(EIO, "cannot start the pod sandbox's init: %s", msg);
+    }
+    if (n < 0 || waitpid(pid, &status, WNOHANG) != 0)
+        return log_error_errno(EIO, "the pod sandbox's init died while it was set up");
+    return 0;
+}
+
+static void now_rfc3339(char *buf, size_t size)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_REALTIME, &ts);
+    struct tm tm;
+    gmtime_r(&ts.tv_sec, &tm);
+    size_t n = strftime(buf, size, "%Y-%m-%dT%H:%M:%S", &tm);
+    snprintf(buf + n, size - n, ".%09ldZ", ts.tv_nsec);
+}
+
+int sandbox_init_create(const char *root, const json_t *config, int preserve_fds, struct container_state *s)
+{
+    char error[256] = "";
+    _cleanup_(exec_process_done) struct exec_process p = {0};
+    int r = exec_process_parse(json_object_get(config, "process"), &p, error, sizeof(error));
+    if (r < 0)
+        return r == -EINVAL ? log_error_errno(r, "config.json: %s", error) : log_error_errno(r, "%m");
+    scmp_filter_ctx seccomp = NULL;
+    const json_t *linux_ = json_object_get(config, "linux");
+    r = oci_seccomp_compile(json_object_get(linux_, "seccomp"), &seccomp, error, sizeof(error));
+    if (r < 0)
+        return r == -EINVAL ? log_error_errno(r, "config.json: %s", error)
+                            : log_error_errno(r, "cannot build the seccomp filter: %m");
+    char **cgroup_files = NULL;
+    _cleanup_free_ char *fifo = sandbox_init_fifo(root, s->id);
+    int fifo_fd = -1, err_pipe[2] = {-1, -1};
+    if (!fifo) {
+        r = log_error_errno(ENOMEM, "out of memory");
+        goto out;
+    }
+    if ((r = setup_cgroups(linux_, s->cgroup_dirs, &cgroup_files)) < 0 ||
+        (r = fifo_fd = open_fifo(fifo, 3 + preserve_fds)) < 0)
+        goto out;
+    if (pipe2(err_pipe, O_CLOEXEC) < 0) {
+        r = log_error_errno(errno, "pipe: %m");
+        goto out;
+    }
+    struct process_child child = {.p = &p,
+                                  .rootfs = s->rootfs,
+                                  .cgroup_files = cgroup_files,
+                                  .pty_slave = -1,
+                                  .preserve_fds = preserve_fds,
+                                  .seccomp = seccomp,
+                                  .hostname = uts_hostname(config),
+                                  .error_fd = err_pipe[1],
+                                  .start_fd = fifo_fd};
+    fflush(NULL);
+    pid_t pid = fork();
+    if (pid < 0) {
+        r = log_error_errno(errno, "fork: %m");
+        goto out;
+    }
+    if (pid == 0) {
+        close(err_pipe[0]);
+        process_child_run(&child);
+    }
+    close(err_pipe[1]);
+    err_pipe[1] = -1;
+    if ((r = wait_ready(pid, err_pipe[0])) < 0)
+        goto out;
+    char st, created[64];
+    s->init_pid = pid;
+    if ((r = process_stat(pid, &st, &s->init_start_time)) < 0) {
+        r = log_error_errno(r, "the pod sandbox's init %d is gone: %m", (int)pid);
+        goto out;
+    }
+    now_rfc3339(created, sizeof(created));
+    free(s->created);
+    if (!(s->created = strdup(created)))
+        r = log_error_errno(ENOMEM, "out of memory");
+out:
+    strv_free(cgroup_files);
+    if (seccomp)
+        seccomp_release(seccomp);
+    for (int i = 0; i < 2; i++)
+        if (err_pipe[i] >= 0)
+            close(err_pipe[i]);
+    if (fifo_fd >= 0)
+        close(fifo_fd);
+    return r;
+}
+
+json_t *sandbox_init_state(const char *root, const struct container_state *s, int init_alive)
+{
+    _cleanup_free_ char *fifo = sandbox_init_fifo(root, s->id);
+    const char *status = init_alive != 1 ? "stopped" : fifo && path_exists(fifo) ? "created" : "running";
+    _cleanup_json_ json_t *config = json_load_file(s->config_path, 0, NULL);
+    json_t *annotations = json_object_get(config, "annotations");
+    return json_pack("{s:s, s:s, s:i, s:s, s:s, s:s, s:s, s:s, s:O?}", "ociVersion", "1.0.2", "id", s->id,
+                     "pid", init_alive == 1 ? s->init_pid : 0, "status", status, "bundle", s->bundle,
+                     "rootfs", s->rootfs, "created", s->created ? s->created : "1970-01-01T00:00:00Z",
+                     "owner", "", "annotations", annotations);
+}
