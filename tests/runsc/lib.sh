@@ -99,6 +99,28 @@ wait_for() {
     done
 }
 
+# A runtime run by hand inside gVisor 20221219, without kig's vkernel, needs the two below (test-runtime,
+# bench/sandbox-init.sh). A tmpfs on /sys/fs/cgroup with the real cpu, cpuacct, cpuset, memory and pids
+# hierarchies; a line for each that cannot be mounted.
+mount_cgroup_hierarchies() {
+    mount -t tmpfs kig-test-cgroup /sys/fs/cgroup || return 1
+    local c
+    for c in cpu cpuacct cpuset memory pids; do
+        mkdir -p "/sys/fs/cgroup/$c" && mount -t cgroup -o "$c" cgroup "/sys/fs/cgroup/$c" ||
+            echo "# cannot mount the $c cgroup hierarchy"
+    done
+}
+# crun reads /proc/sys/kernel/cap_last_cap, which gVisor 20221219 lacks: a tmpfs over /proc/sys/kernel with
+# copies of its files (kept in WORK) and that one. gVisor's bounding set ends at CAP_AUDIT_READ (37).
+provide_cap_last_cap() { # WORK
+    local f
+    mkdir -p "$1/sysctl-kernel"
+    for f in /proc/sys/kernel/*; do
+        [ -f "$f" ] && cat "$f" >"$1/sysctl-kernel/${f##*/}" 2>/dev/null
+    done
+    mount -t tmpfs kig-test-sysctl /proc/sys/kernel && cp "$1"/sysctl-kernel/* /proc/sys/kernel/ &&
+        echo 37 >/proc/sys/kernel/cap_last_cap
+}
 mount_snapshot() { awk '{print $5, $9}' /proc/self/mountinfo | sort; }
 kig_processes() { ps -eo pid=,comm= | awk '$2 ~ /^(kig|etcd|kube-|containerd|kubelet|runc|crun)/ {print}' || true; }
 

@@ -18,11 +18,7 @@ here=$(cd "$(dirname "$0")" && pwd)
 root=$work/root
 
 if [ "${KIG_RUNTIME_INNER:-}" != body ]; then
-    mount -t tmpfs kig-test-cgroup /sys/fs/cgroup || { echo "not ok - mount a tmpfs on /sys/fs/cgroup"; exit 1; }
-    for c in cpu cpuacct cpuset memory pids; do
-        mkdir -p /sys/fs/cgroup/$c && mount -t cgroup -o $c cgroup /sys/fs/cgroup/$c ||
-            echo "# cannot mount the $c cgroup hierarchy"
-    done
+    mount_cgroup_hierarchies || { echo "not ok - mount a tmpfs on /sys/fs/cgroup"; exit 1; }
     cat >"$work/reaper.py" <<'PY'
 import os, sys
 log = open(sys.argv[1], "a", buffering=1)
@@ -50,13 +46,8 @@ PY
     exit $rc
 fi
 
-# In the new /proc (the PID namespace's own). gVisor's bounding set ends at CAP_AUDIT_READ (37).
-mkdir -p "$work/sysctl-kernel"
-for f in /proc/sys/kernel/*; do
-    [ -f "$f" ] && cat "$f" >"$work/sysctl-kernel/${f##*/}" 2>/dev/null
-done
-mount -t tmpfs kig-test-sysctl /proc/sys/kernel && cp "$work"/sysctl-kernel/* /proc/sys/kernel/ &&
-    echo 37 >/proc/sys/kernel/cap_last_cap || echo "# cannot provide /proc/sys/kernel/cap_last_cap"
+# In the new /proc (the PID namespace's own).
+provide_cap_last_cap "$work" || echo "# cannot provide /proc/sys/kernel/cap_last_cap"
 
 kr() { "$KIG_RUNTIME" --root "$root" "$@"; }
 now_ms() { echo $(($(date +%s%N) / 1000000)); }
