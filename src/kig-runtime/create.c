@@ -4,6 +4,7 @@
 #include "container.h"
 #include "fileutil.h"
 #include "log.h"
+#include "process-child.h"
 #include "rootfs-mounts.h"
 #include "runtime-exec.h"
 #include "sandbox-features.h"
@@ -260,16 +261,6 @@ static int choose_init(struct spec_rewrite *rw, const struct oci_runtime *rt, bo
         json_array_append_new(rw->rewrites, json_string(line)) < 0)
         return log_error_errno(ENOMEM, "out of memory");
     *ret = true;
-    return 0;
-}
-
-static int write_pid_file(const char *path, int pid)
-{
-    char buf[32];
-    int n = snprintf(buf, sizeof(buf), "%d", pid);
-    int r = write_file_atomic(path, buf, (size_t)n, 0644);
-    if (r < 0)
-        return log_error_errno(r, "cannot write the pid file %s: %m", path);
     return 0;
 }
 

@@ -223,16 +223,6 @@ static int wait_foreground(pid_t pid)
     return WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
 }
 
-static int write_pid_file(const char *path, pid_t pid)
-{
-    char buf[32];
-    int n = snprintf(buf, sizeof(buf), "%d", (int)pid);
-    int r = write_file_atomic(path, buf, (size_t)n, 0644);
-    if (r < 0)
-        return log_error_errno(r, "cannot write the pid file %s: %m", path);
-    return 0;
-}
-
 static int prepare_process(const struct exec_request *q, const struct container *c, struct exec_process *ret)
 {
     _cleanup_json_ json_t *process = NULL;
@@ -338,34 +328,16 @@ static int kig_exec(const struct exec_request *q, const struct container *c, pid
                               .pty_slave = -1,
                               .preserve_fds =
                                   q->values[OPT_PRESERVE_FDS] ? atoi(q->values[OPT_PRESERVE_FDS]) : 0};
-    int err_pipe[2] = {-1, -1};
     if (p.terminal && (r = open_terminal(&p, console, &s.pty_slave)) < 0)
         goto out;
-    if (pipe2(err_pipe, O_CLOEXEC) < 0) {
-        r = log_error_errno(errno, "pipe: %m");
-        goto out;
-    }
-    s.error_fd = err_pipe[1];
-    fflush(NULL);
-    pid_t pid = fork();
-    if (pid < 0) {
-        r = log_error_errno(errno, "fork: %m");
-        goto out;
-    }
-    if (pid == 0) {
-        close(err_pipe[0]);
-        process_child_run(&s);
-    }
-    close(err_pipe[1]);
-    err_pipe[1] = -1;
     char msg[1024];
-    ssize_t n;
-    while ((n = read(err_pipe[0], msg, sizeof(msg) - 1)) < 0 && errno == EINTR)
-        ;
-    if (n > 0) {
-        msg[n] = '\0';
-        waitpid(pid, NULL, 0);
+    pid_t pid = process_child_start(&s, msg, sizeof(msg));
+    if (pid == -EIO) {
         r = log_error_errno(EIO, "exec failed: %s", msg);
+        goto out;
+    }
+    if (pid < 0) {
+        r = log_error_errno((int)-pid, "cannot start the process: %m");
         goto out;
     }
     if (q->values[OPT_PID_FILE] && (r = write_pid_file(q->values[OPT_PID_FILE], pid)) < 0)
@@ -377,10 +349,6 @@ out:
         seccomp_release(seccomp);
     if (s.pty_slave >= 0)
         close(s.pty_slave);
-    if (err_pipe[0] >= 0)
-        close(err_pipe[0]);
-    if (err_pipe[1] >= 0)
-        close(err_pipe[1]);
     return r;
 }
 

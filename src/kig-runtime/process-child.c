@@ -5,6 +5,7 @@
 #include "process-child.h"
 
 #include "fileutil.h"
+#include "log.h"
 #include "macro.h"
 
 #include <dirent.h>
@@ -22,6 +23,7 @@
 #include <sys/prctl.h>
 #include <sys/stat.h>
 #include <sys/syscall.h>
+#include <sys/wait.h>
 #include <unistd.h>
 
 #define DEFAULT_PATH "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin"
@@ -283,4 +285,50 @@ _noreturn_ void process_child_run(const struct process_child *s)
     execve(path, s->p->args, s->p->env);
     dprintf(STDERR_FILENO, "kig-runtime: exec \"%s\": %s\n", path, strerror(errno));
     _exit(127);
+}
+
+pid_t process_child_start(struct process_child *s, char *error, size_t error_size)
+{
+    int err_pipe[2];
+    if (pipe2(err_pipe, O_CLOEXEC) < 0)
+        return -errno;
+    s->error_fd = err_pipe[1];
+    fflush(NULL);
+    pid_t pid = fork();
+    if (pid < 0) {
+        int r = -errno;
+        close(err_pipe[0]);
+        close(err_pipe[1]);
+        return r;
+    }
+    if (pid == 0) {
+        close(err_pipe[0]);
+        process_child_run(s);
+    }
+    close(err_pipe[1]);
+    ssize_t n;
+    while ((n = read(err_pipe[0], error, error_size - 1)) < 0 && errno == EINTR)
+        ;
+    close(err_pipe[0]);
+    if (n > 0) {
+        error[n] = '\0';
+        (void)waitpid(pid, NULL, 0);
+        return -EIO;
+    }
+    /* An init closes the pipe itself once set up: one that died instead closed it too. */
+    if (s->start_fd >= 0 && (n < 0 || waitpid(pid, NULL, WNOHANG) != 0)) {
+        snprintf(error, error_size, "the process died while it was set up");
+        return -EIO;
+    }
+    return pid;
+}
+
+int write_pid_file(const char *path, pid_t pid)
+{
+    char buf[32];
+    int n = snprintf(buf, sizeof(buf), "%d", (int)pid);
+    int r = write_file_atomic(path, buf, (size_t)n, 0644);
+    if (r < 0)
+        return log_error_errno(r, "cannot write the pid file %s: %m", path);
+    return 0;
 }

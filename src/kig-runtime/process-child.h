@@ -24,3 +24,11 @@ struct process_child {
 
 /* Runs in the forked child; never returns. */
 _noreturn_ void process_child_run(const struct process_child *s);
+
+/* Forks a child running s (s->error_fd is set here) and waits for its verdict: returns its pid once the
+ * process runs (start_fd -1) or the init is set up and waiting; -EIO with the child's message in error (the
+ * child reaped) when it failed; another negative errno when it could not be forked. Logs nothing. */
+pid_t process_child_start(struct process_child *s, char *error, size_t error_size);
+
+/* Writes a runtime's --pid-file (atomically, as runc). Returns 0 or a negative errno after logging. */
+int write_pid_file(const char *path, pid_t pid);

@@ -251,24 +251,6 @@ static int open_fifo(const char *path, int above)
     return moved;
 }
 
-/* Waits for the child's verdict on error_fd: EOF with the child alive is success. */
-static int wait_ready(pid_t pid, int error_fd)
-{
-    char msg[1024];
-    ssize_t n;
-    while ((n = read(error_fd, msg, sizeof(msg) - 1)) < 0 && errno == EINTR)
-        ;
-    int status;
-    if (n > 0) {
-        msg[n] = '\0';
-        (void)waitpid(pid, &status, 0);
-        return log_error_errno(EIO, "cannot start the pod sandbox's init: %s", msg);
-    }
-    if (n < 0 || waitpid(pid, &status, WNOHANG) != 0)
-        return log_error_errno(EIO, "the pod sandbox's init died while it was set up");
-    return 0;
-}
-
 static void now_rfc3339(char *buf, size_t size)
 {
     struct timespec ts;
@@ -294,7 +276,7 @@ int sandbox_init_create(const char *root, const json_t *config, int preserve_fds
                             : log_error_errno(r, "cannot build the seccomp filter: %m");
     char **cgroup_files = NULL;
     _cleanup_free_ char *fifo = sandbox_init_fifo(root, s->id);
-    int fifo_fd = -1, err_pipe[2] = {-1, -1};
+    int fifo_fd = -1;
     if (!fifo) {
         r = log_error_errno(ENOMEM, "out of memory");
         goto out;
@@ -302,10 +284,6 @@ int sandbox_init_create(const char *root, const json_t *config, int preserve_fds
     if ((r = setup_cgroups(linux_, s->cgroup_dirs, &cgroup_files)) < 0 ||
         (r = fifo_fd = open_fifo(fifo, 3 + preserve_fds)) < 0)
         goto out;
-    if (pipe2(err_pipe, O_CLOEXEC) < 0) {
-        r = log_error_errno(errno, "pipe: %m");
-        goto out;
-    }
     struct process_child child = {.p = &p,
                                   .rootfs = s->rootfs,
                                   .cgroup_files = cgroup_files,
@@ -313,22 +291,14 @@ int sandbox_init_create(const char *root, const json_t *config, int preserve_fds
                                   .preserve_fds = preserve_fds,
                                   .seccomp = seccomp,
                                   .hostname = uts_hostname(config),
-                                  .error_fd = err_pipe[1],
                                   .start_fd = fifo_fd};
-    fflush(NULL);
-    pid_t pid = fork();
+    char msg[1024];
+    pid_t pid = process_child_start(&child, msg, sizeof(msg));
     if (pid < 0) {
-        r = log_error_errno(errno, "fork: %m");
+        r = pid == -EIO ? log_error_errno(EIO, "cannot start the pod sandbox's init: %s", msg)
+                        : log_error_errno((int)-pid, "cannot start the pod sandbox's init: %m");
         goto out;
     }
-    if (pid == 0) {
-        close(err_pipe[0]);
-        process_child_run(&child);
-    }
-    close(err_pipe[1]);
-    err_pipe[1] = -1;
-    if ((r = wait_ready(pid, err_pipe[0])) < 0)
-        goto out;
     char st, created[64];
     s->init_pid = pid;
     if ((r = process_stat(pid, &st, &s->init_start_time)) < 0) {
@@ -343,9 +313,6 @@ out:
     strv_free(cgroup_files);
     if (seccomp)
         seccomp_release(seccomp);
-    for (int i = 0; i < 2; i++)
-        if (err_pipe[i] >= 0)
-            close(err_pipe[i]);
     if (fifo_fd >= 0)
         close(fifo_fd);
     return r;
