@@ -37,61 +37,55 @@ char *sandbox_init_fifo(const char *root, const char *id)
 
 /* ---- cgroups ---- */
 
-/* Creates dir and its missing parents, recording each directory it creates (parents first). */
-static int make_cgroup(const char *hierarchy, const char *dir, json_t *created)
+/* Calls fn on each cgroup directory from the hierarchy's first level down to dir (the hierarchy's mount point
+ * followed by an absolute cgroup path), top first; stops at the first error. */
+static int each_level(const char *hierarchy, const char *dir, int (*fn)(char *level, void *userdata),
+                      void *userdata)
 {
-    size_t skip = strlen(hierarchy);
     _cleanup_free_ char *p = strdup(dir);
     if (!p)
         return -ENOMEM;
-    for (char *s = p + skip + 1;; s++) {
+    for (char *s = p + strlen(hierarchy) + 1;; s++) {
         if (*s != '/' && *s)
             continue;
         char saved = *s;
         *s = '\0';
-        if (mkdir(p, 0755) == 0) {
-            if (json_array_append_new(created, json_string(p)) < 0)
-                return -ENOMEM;
-        } else if (errno != EEXIST)
-            return -errno;
-        if (!saved)
-            return 0;
+        int r = fn(p, userdata);
+        if (r < 0 || !saved)
+            return r;
         *s = saved;
     }
 }
 
+/* A missing level is created and recorded in the array `created` (parents come first). */
+static int make_level(char *level, void *created)
+{
+    if (mkdir(level, 0755) == 0)
+        return json_array_append_new(created, json_string(level)) < 0 ? -ENOMEM : 0;
+    return errno == EEXIST ? 0 : -errno;
+}
+
 /* cgroup v1's cpuset refuses a process in a cgroup whose cpus or mems are empty, which a new one's are: they
  * are copied from the parent, top down, as runc and crun do. */
-static int fill_cpuset(const char *hierarchy, const char *dir)
+static int fill_cpuset_level(char *level, void *userdata)
 {
     static const char *const files[] = {"cpuset.cpus", "cpuset.mems"};
-    size_t skip = strlen(hierarchy);
-    _cleanup_free_ char *p = strdup(dir);
-    if (!p)
-        return -ENOMEM;
-    for (char *s = p + skip + 1;; s++) {
-        if (*s != '/' && *s)
+    (void)userdata;
+    for (size_t i = 0; i < ARRAY_SIZE(files); i++) {
+        _cleanup_free_ char *mine = path_join(level, files[i]), *value = NULL, *parent_value = NULL;
+        char *slash = strrchr(level, '/');
+        *slash = '\0';
+        _cleanup_free_ char *parents = path_join(level, files[i]);
+        *slash = '/';
+        if (!mine || !parents)
+            return -ENOMEM;
+        if (read_line(mine, &value) < 0 || *value)
             continue;
-        char saved = *s;
-        *s = '\0';
-        for (size_t i = 0; i < ARRAY_SIZE(files); i++) {
-            _cleanup_free_ char *mine = path_join(p, files[i]), *value = NULL, *parent_value = NULL;
-            char *slash = strrchr(p, '/');
-            *slash = '\0';
-            _cleanup_free_ char *parents = path_join(p, files[i]);
-            *slash = '/';
-            if (!mine || !parents)
-                return -ENOMEM;
-            if (read_line(mine, &value) < 0 || *value)
-                continue;
-            int r = read_line(parents, &parent_value);
-            if (r < 0 || (r = write_file_once(mine, parent_value)) < 0)
-                return r;
-        }
-        if (!saved)
-            return 0;
-        *s = saved;
+        int r = read_line(parents, &parent_value);
+        if (r < 0 || (r = write_file_once(mine, parent_value)) < 0)
+            return r;
     }
+    return 0;
 }
 
 static int write_value(const char *dir, const char *file, const char *value)
@@ -208,12 +202,12 @@ static int setup_cgroups(const json_t *linux_, json_t *created, char ***ret_file
             r = log_error_errno(ENOMEM, "out of memory");
             break;
         }
-        if ((r = make_cgroup(m.items[i].hierarchy, dir, created)) < 0) {
+        if ((r = each_level(m.items[i].hierarchy, dir, make_level, created)) < 0) {
             r = log_error_errno(r, "cannot create cgroup %s: %m", dir);
             break;
         }
         if (cgroup_membership_has(&m.items[i], "cpuset") &&
-            (r = fill_cpuset(m.items[i].hierarchy, dir)) < 0) {
+            (r = each_level(m.items[i].hierarchy, dir, fill_cpuset_level, NULL)) < 0) {
             r = log_error_errno(r, "cannot fill cpuset.cpus and cpuset.mems of %s: %m", dir);
             break;
         }
