@@ -123,35 +123,33 @@ static void limit_text(json_int_t v, const char *none, char *buf, size_t size)
         snprintf(buf, size, "%" PRId64, (int64_t)v);
 }
 
+/* Writes resources.KEY.SUB to FILE when it is set and not 0. A negative value means no limit: written as
+ * `none`, or skipped when none is NULL (a value that has no such meaning). Returns 0 or -errno (logged). */
+static int write_resource(const char *dir, const char *file, const json_t *res, const char *key,
+                          const char *sub, const char *none)
+{
+    json_int_t x;
+    char v[64];
+    if (!get_int(res, key, sub, &x) || x == 0 || (x < 0 && !none))
+        return 0;
+    limit_text(x, none, v, sizeof(v));
+    return write_value(dir, file, v);
+}
+
 static int write_v1(const struct cgroup_membership *m, const char *dir, const json_t *res)
 {
-    char v[64];
-    json_int_t x;
     int r = 0;
-    if (cgroup_membership_has(m, "cpu")) {
-        if (get_int(res, "cpu", "shares", &x) && x > 0 &&
-            (snprintf(v, sizeof(v), "%" PRId64, (int64_t)x), (r = write_value(dir, "cpu.shares", v)) < 0))
-            return r;
-        if (get_int(res, "cpu", "period", &x) && x > 0 &&
-            (snprintf(v, sizeof(v), "%" PRId64, (int64_t)x),
-             (r = write_value(dir, "cpu.cfs_period_us", v)) < 0))
-            return r;
-        if (get_int(res, "cpu", "quota", &x) && x != 0 &&
-            (snprintf(v, sizeof(v), "%" PRId64, (int64_t)(x < 0 ? -1 : x)),
-             (r = write_value(dir, "cpu.cfs_quota_us", v)) < 0))
-            return r;
-    }
-    if (cgroup_membership_has(m, "memory")) {
-        if (get_int(res, "memory", "limit", &x) && x != 0 &&
-            (limit_text(x, "-1", v, sizeof(v)), (r = write_value(dir, "memory.limit_in_bytes", v)) < 0))
-            return r;
-        if (get_int(res, "memory", "reservation", &x) && x != 0 &&
-            (limit_text(x, "-1", v, sizeof(v)), (r = write_value(dir, "memory.soft_limit_in_bytes", v)) < 0))
-            return r;
-    }
-    if (cgroup_membership_has(m, "pids") && get_int(res, "pids", "limit", &x) && x != 0 &&
-        (limit_text(x, "max", v, sizeof(v)), (r = write_value(dir, "pids.max", v)) < 0))
+    if (cgroup_membership_has(m, "cpu") &&
+        ((r = write_resource(dir, "cpu.shares", res, "cpu", "shares", NULL)) < 0 ||
+         (r = write_resource(dir, "cpu.cfs_period_us", res, "cpu", "period", NULL)) < 0 ||
+         (r = write_resource(dir, "cpu.cfs_quota_us", res, "cpu", "quota", "-1")) < 0))
         return r;
+    if (cgroup_membership_has(m, "memory") &&
+        ((r = write_resource(dir, "memory.limit_in_bytes", res, "memory", "limit", "-1")) < 0 ||
+         (r = write_resource(dir, "memory.soft_limit_in_bytes", res, "memory", "reservation", "-1")) < 0))
+        return r;
+    if (cgroup_membership_has(m, "pids"))
+        return write_resource(dir, "pids.max", res, "pids", "limit", "max");
     return 0;
 }
 
@@ -174,16 +172,10 @@ static int write_v2(const char *dir, const json_t *res)
         if ((r = write_value(dir, "cpu.max", v)) < 0)
             return r;
     }
-    if (get_int(res, "memory", "limit", &x) && x != 0 &&
-        (limit_text(x, "max", v, sizeof(v)), (r = write_value(dir, "memory.max", v)) < 0))
+    if ((r = write_resource(dir, "memory.max", res, "memory", "limit", "max")) < 0 ||
+        (r = write_resource(dir, "memory.low", res, "memory", "reservation", "max")) < 0)
         return r;
-    if (get_int(res, "memory", "reservation", &x) && x != 0 &&
-        (limit_text(x, "max", v, sizeof(v)), (r = write_value(dir, "memory.low", v)) < 0))
-        return r;
-    if (get_int(res, "pids", "limit", &x) && x != 0 &&
-        (limit_text(x, "max", v, sizeof(v)), (r = write_value(dir, "pids.max", v)) < 0))
-        return r;
-    return 0;
+    return write_resource(dir, "pids.max", res, "pids", "limit", "max");
 }
 
 /* The container's cgroup in every hierarchy this process belongs to, resources written; its cgroup.procs
