@@ -1,7 +1,7 @@
 /* The cgroup hierarchies a process belongs to, found as a runtime finds them: the controllers and paths of
  * /proc/PID/cgroup, each mapped to the place its hierarchy is mounted in this sandbox. kig-runtime's `exec`
- * joins the cgroups of a container's init this way, and the pod sandbox's init it runs itself gets its
- * cgroup in the same hierarchies (sandbox-init.h). */
+ * joins the cgroups of a container's init this way, and a container's init it runs itself gets its cgroup
+ * in the same hierarchies (own-init.h). */
 #pragma once
 
 #include <stddef.h>

@@ -8,8 +8,8 @@
 #include "fileutil.h"
 #include "log.h"
 #include "mountinfo.h"
+#include "own-init.h"
 #include "sandbox-features.h"
-#include "sandbox-init.h"
 #include "spec-rewrite.h"
 
 #include <signal.h>
@@ -51,10 +51,10 @@ static bool start_without_runtime(const struct container *c)
            (c->rt.kind == OCI_RUNTIME_CRUN && container_hook_count(c, "poststart") == 0);
 }
 
-/* A container whose init kig-runtime runs (sandbox-init.h): its init waits on crun's kind of fifo. */
+/* A container whose init kig-runtime runs (own-init.h): its init waits on crun's kind of fifo. */
 static int start_kig_init(const struct global_options *g, struct container *c)
 {
-    _cleanup_free_ char *fifo = sandbox_init_fifo(g->root, c->state.id);
+    _cleanup_free_ char *fifo = own_init_fifo(g->root, c->state.id);
     if (!fifo) {
         log_error("out of memory");
         return 1;
@@ -112,7 +112,7 @@ int cmd_state(const struct global_options *g, int argc, char **argv)
     if (container_open(g, id, &c) < 0)
         return 1;
     if (c.has_state && c.state.kig_init) {
-        if (!(state = sandbox_init_state(g->root, &c.state, container_init_alive(&c)))) {
+        if (!(state = own_init_state(g->root, &c.state, container_init_alive(&c)))) {
             log_error("out of memory");
             return 1;
         }
@@ -150,7 +150,7 @@ static int kill_leftovers(const struct container *c, const char *signal_name)
     return 0;
 }
 
-/* The init kig-runtime runs (sandbox-init.h), and with --all whatever else is in its cgroup. */
+/* The init kig-runtime runs (own-init.h), and with --all whatever else is in its cgroup. */
 static int kill_kig_init(const struct container *c, const char *signal_name, bool all)
 {
     int sig = signal_from_string(signal_name);
@@ -223,7 +223,7 @@ static int print_json(json_t *j)
 static int kig_init_command(int argc, char **argv, const struct container_state *s)
 {
     if (strcmp(argv[0], "ps") != 0) {
-        log_error("%s: container %s is a pod sandbox kig-runtime runs itself, without a runtime "
+        log_error("%s: container %s has an init kig-runtime runs itself, without a runtime "
                   "(docs/runtime.md); it has no %s",
                   argv[0], s->id, argv[0]);
         return 1;

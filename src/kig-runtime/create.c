@@ -4,17 +4,18 @@
 #include "container.h"
 #include "fileutil.h"
 #include "log.h"
+#include "own-init.h"
 #include "process-child.h"
 #include "rootfs-mounts.h"
 #include "runtime-exec.h"
 #include "sandbox-features.h"
-#include "sandbox-init.h"
 #include "spec-rewrite.h"
 #include "state.h"
 
 #include <limits.h>
 #include <signal.h>
 #include <string.h>
+#include <sys/wait.h>
 
 enum {
     OPT_BUNDLE,
@@ -234,31 +235,40 @@ static void undo_create(const struct global_options *g, struct container_state *
      * keep containerd from unmounting the rootfs ("device or resource busy"). */
     if (s->shares_mounts && s->rootfs)
         (void)unmount_below(s->rootfs);
-    size_t i;
-    const json_t *d;
-    json_array_foreach(s->cgroup_dirs, i, d)(void) rmdir(json_string_value(d));
+    /* Deepest first: the list has parents before their children. */
+    for (size_t i = json_array_size(s->cgroup_dirs); i > 0; i--)
+        (void)rmdir(json_string_value(json_array_get(s->cgroup_dirs, i - 1)));
     container_state_remove(g->root, s->id);
 }
 
-/* Whether kig-runtime runs the container's init itself (sandbox-init.h); if so, a line among the rewrites
- * says so. */
-static int choose_init(struct spec_rewrite *rw, const struct oci_runtime *rt, bool *ret)
+/* Whether kig-runtime runs the container's init itself (own-init.h); if so, a line among the rewrites
+ * says so. Only where setns is missing, as for its `exec`: with setns the runtime keeps every container,
+ * and a full host gets the runtime it asked for, unchanged. */
+static int choose_init(struct spec_rewrite *rw, const struct oci_runtime *rt,
+                       const struct runtime_features *f, bool *ret)
 {
     *ret = false;
-    if (!spec_is_pod_sandbox(rw->config) || !sandbox_init_enabled())
+    bool sandbox = spec_is_pod_sandbox(rw->config);
+    if (f->setns || !own_init_enabled(sandbox))
         return 0;
     char why[256];
-    if (!sandbox_init_eligible(rw->config, rw->kig_mounts, why, sizeof(why))) {
-        log_debug("the pod sandbox container goes to %s: %s", oci_runtime_kind_name(rt->kind), why);
+    const char *runtime = oci_runtime_kind_name(rt->kind);
+    if (!own_init_eligible(rw->config, rw->kig_mounts, why, sizeof(why))) {
+        log_debug("the container's init goes to %s: %s", runtime, why);
         return 0;
     }
     _cleanup_free_ char *line = NULL;
-    if (asprintf(
-            &line,
-            "pod sandbox container run by kig-runtime itself, without %s: nothing is left for a runtime to "
-            "do (no namespace, no mount, no hook); no /dev or /proc is mounted for it",
-            oci_runtime_kind_name(rt->kind)) < 0 ||
-        json_array_append_new(rw->rewrites, json_string(line)) < 0)
+    int n = sandbox ? asprintf(&line,
+                               "pod sandbox container run by kig-runtime itself, without %s: nothing is left "
+                               "for a runtime to do (no namespace, no mount, no hook); no /dev or /proc is "
+                               "mounted for it",
+                               runtime)
+                    : asprintf(&line,
+                               "container run by kig-runtime itself, without %s: nothing is left for a "
+                               "runtime to do (no namespace to make or join, no hook, the mounts made by "
+                               "kig-runtime)",
+                               runtime);
+    if (n < 0 || json_array_append_new(rw->rewrites, json_string(line)) < 0)
         return log_error_errno(ENOMEM, "out of memory");
     *ret = true;
     return 0;
@@ -268,14 +278,14 @@ static int create_kig_init(const struct global_options *g, const struct create_r
                            const struct spec_rewrite *rw, struct container_state *s)
 {
     const char *preserve = q->values[OPT_PRESERVE_FDS];
-    int r = sandbox_init_create(g->root, rw->config, preserve ? atoi(preserve) : 0, s);
+    int r = own_init_create(g->root, rw->config, preserve ? atoi(preserve) : 0, s);
     if (r >= 0 && q->values[OPT_PID_FILE])
         r = write_pid_file(q->values[OPT_PID_FILE], s->init_pid);
     if (r >= 0)
         r = container_state_save(g->root, s);
     if (r < 0) {
-        if (s->init_pid > 0)
-            (void)kill(s->init_pid, SIGKILL);
+        if (s->init_pid > 0 && kill(s->init_pid, SIGKILL) == 0)
+            (void)waitpid(s->init_pid, NULL, 0); /* out of its cgroups before they are removed */
         undo_create(g, s);
     }
     return r;
@@ -305,7 +315,7 @@ static int do_create(const struct global_options *g, struct create_request *q)
 
     set_pod_hostname(&rw);
     bool kig_init = false;
-    if ((r = choose_init(&rw, &rt, &kig_init)) < 0)
+    if ((r = choose_init(&rw, &rt, &f, &kig_init)) < 0)
         return r;
 
     _cleanup_(container_state_done) struct container_state s = {
@@ -336,7 +346,8 @@ static int do_create(const struct global_options *g, struct create_request *q)
     /* Recorded before anything is mounted, so that `delete` can undo a create that dies halfway. */
     if ((r = container_state_save(g->root, &s)) < 0)
         return r;
-    if (kig_init)
+    /* A pod sandbox's own init mounts nothing: its plan holds only what the runtimes need themselves. */
+    if (kig_init && spec_is_pod_sandbox(rw.config))
         return create_kig_init(g, q, &rw, &s);
     if (rw.kig_mounts) {
         const char *cgroups_path =
@@ -348,6 +359,8 @@ static int do_create(const struct global_options *g, struct create_request *q)
             return r < 0 ? r : saved;
         }
     }
+    if (kig_init)
+        return create_kig_init(g, q, &rw, &s);
     if ((r = mkdir_p(rt.root, 0700)) < 0) {
         undo_create(g, &s);
         return log_error_errno(r, "cannot create %s: %m", rt.root);

@@ -11,8 +11,8 @@
 #include "fileutil.h"
 #include "log.h"
 #include "mountinfo.h"
+#include "own-init.h"
 #include "rootfs-mounts.h"
-#include "sandbox-init.h"
 
 #include <signal.h>
 #include <string.h>
@@ -116,10 +116,10 @@ static int delete_stopped(const struct global_options *g, struct container *c, c
     return forget(g, c);
 }
 
-/* A container whose init kig-runtime runs (sandbox-init.h) and which still runs or waits to start. */
+/* A container whose init kig-runtime runs (own-init.h) and which still runs or waits to start. */
 static int delete_kig_init(const struct global_options *g, struct container *c, const char *id, bool force)
 {
-    _cleanup_free_ char *fifo = sandbox_init_fifo(g->root, id);
+    _cleanup_free_ char *fifo = own_init_fifo(g->root, id);
     if (!fifo)
         return log_error_errno(ENOMEM, "out of memory");
     if (!force && container_init_alive(c) == 1 && !path_exists(fifo))

@@ -1,7 +1,7 @@
 /* The child side of a process kig-runtime starts in a container itself, what runc's init does between the
  * fork and execve: join the container's cgroups, make its UTS namespace, limits, chroot into its rootfs,
  * seccomp, user and capabilities. For `exec` (a process entering a running container where setns is
- * missing) and for the pod sandbox's init kig-runtime runs without crun or runc (sandbox-init.h). */
+ * missing) and for a container's init kig-runtime runs without crun or runc (own-init.h). */
 #include "process-child.h"
 
 #include "fileutil.h"
@@ -14,6 +14,7 @@
 #include <grp.h>
 #include <linux/capability.h>
 #include <poll.h>
+#include <pwd.h>
 #include <sched.h>
 #include <signal.h>
 #include <stdarg.h>
@@ -149,13 +150,40 @@ static void become_user(const struct process_child *s)
     }
 }
 
+/* runc and crun give a process without HOME the home of its uid in the container's /etc/passwd, or "/".
+ * Called inside the rootfs; returns the environment to execute with (p->env, or a copy with HOME). */
+static char **env_with_home(const struct process_child *s)
+{
+    const struct exec_process *p = s->p;
+    if (exec_process_getenv(p, "HOME"))
+        return p->env;
+    const char *home = "/";
+    FILE *f = fopen("/etc/passwd", "re");
+    for (struct passwd *pw; f && (pw = fgetpwent(f));)
+        if (pw->pw_uid == p->uid && pw->pw_dir && *pw->pw_dir) {
+            home = pw->pw_dir;
+            break;
+        }
+    size_t n = 0;
+    while (p->env && p->env[n])
+        n++;
+    char **env = calloc(n + 2, sizeof(*env));
+    if (!env || asprintf(&env[n], "HOME=%s", home) < 0)
+        child_fail(s, "out of memory");
+    if (n)
+        memcpy(env, p->env, n * sizeof(*env));
+    if (f)
+        fclose(f);
+    return env;
+}
+
 /* execvpe with the container's PATH, looked up inside the container. */
-static void exec_command(const struct process_child *s)
+static void exec_command(const struct process_child *s, char **env)
 {
     const struct exec_process *p = s->p;
     const char *cmd = p->args[0];
     if (strchr(cmd, '/')) {
-        execve(cmd, p->args, p->env);
+        execve(cmd, p->args, env);
         child_fail(s, "exec: \"%s\": %m", cmd);
     }
     const char *path = exec_process_getenv(p, "PATH");
@@ -167,7 +195,7 @@ static void exec_command(const struct process_child *s)
         size_t len = colon ? (size_t)(colon - dir) : strlen(dir);
         char full[4096];
         snprintf(full, sizeof(full), "%.*s/%s", (int)len, len ? dir : ".", cmd);
-        execve(full, p->args, p->env);
+        execve(full, p->args, env);
         if (errno != ENOENT && errno != ENOTDIR)
             saved = errno;
         dir = colon ? colon + 1 : NULL;
@@ -265,6 +293,7 @@ _noreturn_ void process_child_run(const struct process_child *s)
     setup_terminal(s);
     set_limits(s);
     enter_rootfs(s);
+    char **env = env_with_home(s);
     umask(s->p->has_umask ? s->p->umask : 0022);
     /* runc's order: without no_new_privs loading a filter needs CAP_SYS_ADMIN, so it comes before the
      * capabilities go; with it, as late as possible. */
@@ -276,13 +305,13 @@ _noreturn_ void process_child_run(const struct process_child *s)
     if (s->seccomp && s->p->no_new_privileges)
         load_seccomp(s);
     if (s->start_fd < 0)
-        exec_command(s);
+        exec_command(s, env);
     /* A container's init: what it will run must be found now, while create can still report it. */
     char path[4096];
     find_command(s, path, sizeof(path));
     close(s->error_fd);
     wait_for_start(s);
-    execve(path, s->p->args, s->p->env);
+    execve(path, s->p->args, env);
     dprintf(STDERR_FILENO, "kig-runtime: exec \"%s\": %s\n", path, strerror(errno));
     _exit(127);
 }

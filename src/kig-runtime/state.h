@@ -22,7 +22,7 @@ struct container_state {
     int init_pid;       /* the container's init, as the runtime reported it after create */
     unsigned long long
         init_start_time; /* its start time (/proc/PID/stat field 22): tells it from a reused pid */
-    bool kig_init;   /* kig-runtime runs the init itself, no runtime knows the container (sandbox-init.h) */
+    bool kig_init;   /* kig-runtime runs the init itself, no runtime knows the container (own-init.h) */
     char *created;   /* when it was created (RFC 3339, UTC), for `state`; NULL in older records */
     json_t *mounted; /* array of paths kig-runtime mounted, in mount order */
     json_t *cgroup_dirs; /* array of cgroup directories kig-runtime created */

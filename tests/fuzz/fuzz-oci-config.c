@@ -5,9 +5,10 @@
  * Beyond "no crash, no leak, no undefined behaviour", it checks the rewriter's promises: on a full host the
  * config comes back equal and nothing is reported; elsewhere every output is a JSON object with one string
  * per rewrite, the mounts moved to kig-runtime's plan, none left to the runtime; and a rewritten config that
- * kig-runtime will not run the pod sandbox init of says why in one line. */
+ * kig-runtime will not run the init of says why in one line, while one it will leaves the runtime nothing:
+ * no mount (a pod sandbox: only /dev and /proc, which it skips) and no namespace but a new UTS one. */
 #include "../../src/kig-runtime/mountinfo.c"
-#include "../../src/kig-runtime/sandbox-eligible.c"
+#include "../../src/kig-runtime/own-init-eligible.c"
 #include "../../src/kig-runtime/sandbox-features.c"
 #include "../../src/kig-runtime/spec-rewrite.c"
 
@@ -42,6 +43,27 @@ static void features_for(uint8_t selector, size_t size, struct runtime_features 
     f->rlimits = gvisor ? 0x3ff : bits;
 }
 
+/* A config kig-runtime runs the init of: every mount is kig-runtime's (a sandbox's /dev and /proc are
+ * skipped), every namespace but a new UTS one gone. */
+static void check_nothing_left(const json_t *config)
+{
+    size_t i;
+    const json_t *m, *n;
+    bool sandbox = spec_is_pod_sandbox(config);
+    json_array_foreach(json_object_get(config, "mounts"), i, m)
+    {
+        const char *d = json_string_value(json_object_get(m, "destination"));
+        if (!sandbox || !d || (strcmp(d, "/dev") != 0 && strcmp(d, "/proc") != 0))
+            abort();
+    }
+    json_array_foreach(json_object_get(json_object_get(config, "linux"), "namespaces"), i, n)
+    {
+        const char *t = json_string_value(json_object_get(n, "type"));
+        if (!t || strcmp(t, "uts") != 0 || json_object_get(n, "path"))
+            abort();
+    }
+}
+
 static void check_result(const json_t *in, const struct runtime_features *f, bool host,
                          struct spec_rewrite *rw)
 {
@@ -62,9 +84,11 @@ static void check_result(const json_t *in, const struct runtime_features *f, boo
             abort();
     }
     char why[256] = "";
-    if (!sandbox_init_eligible(rw->config, rw->kig_mounts, why, sizeof(why)) &&
-        (!why[0] || strchr(why, '\n')))
-        abort();
+    if (!own_init_eligible(rw->config, rw->kig_mounts, why, sizeof(why))) {
+        if (!why[0] || strchr(why, '\n'))
+            abort();
+    } else
+        check_nothing_left(rw->config);
     char *text = json_dumps(rw->config, 0);
     free(text);
 }

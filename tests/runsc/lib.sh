@@ -100,7 +100,7 @@ wait_for() {
 }
 
 # A runtime run by hand inside gVisor 20221219, without kig's vkernel, needs the two below (test-runtime,
-# bench/sandbox-init.sh). A tmpfs on /sys/fs/cgroup with the real cpu, cpuacct, cpuset, memory and pids
+# bench/own-init.sh). A tmpfs on /sys/fs/cgroup with the real cpu, cpuacct, cpuset, memory and pids
 # hierarchies; a line for each that cannot be mounted.
 mount_cgroup_hierarchies() {
     mount -t tmpfs kig-test-cgroup /sys/fs/cgroup || return 1

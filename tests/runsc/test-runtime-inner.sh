@@ -93,12 +93,16 @@ assert_contains "each rewrite is logged in runc's JSON log format" "$(cat "$work
     '"level":"info","msg":"container hello: relaxed for this sandbox: CAP_NET_RAW dropped'
 assert_eq "the original config.json is not touched" 5 \
     "$(json_get "$work/hello/config.json" 'len(d["linux"]["namespaces"])')"
+check "nothing left for crun: kig-runtime runs the init itself (no crun state)" test ! -e "$root/crun/hello"
+assert_contains "... as its rewrites say" "$(cat "$root/kig/hello/rewrites")" \
+    "container run by kig-runtime itself, without crun"
 t0=$(now_ms)
 kr start hello
 assert_eq "start" 0 $?
 assert_eq "the container exits with its own code (3), seen by the reaper" 3 "$(wait_reaped "$(cat "$work/hello.pid")")"
 t_run=$(($(now_ms) - t0))
-assert_eq "it printed hello with its environment" "hello from bar" "$(cat "$work/hello.out")"
+assert_eq "it printed hello with its environment, HOME from its /etc/passwd as runc and crun set it, and its mounts" \
+    "hello from bar home=/root host=hello proc dev shm" "$(echo $(cat "$work/hello.out"))"
 assert_eq "state says stopped" stopped "$(kr state hello | json_get - 'd["status"]')"
 err=$(kr kill hello KILL 2>&1)
 assert_eq "kill of a stopped container fails" 1 $?
@@ -119,9 +123,11 @@ echo "# figure: create ${t_create} ms, start until exit ${t_run} ms, delete ${t_
     "(baseline in this sandbox now: /bin/true ${t_true} ms)"
 
 # ---- exec into a running container ----
-kr create --bundle "$work/sleeper" --pid-file "$work/sleeper.pid" sleeper >"$work/sleeper.out" 2>&1 &&
-    kr --debug --log "$work/sleeper-start.log" start sleeper
+# crun's init this time, to see kig-runtime release it and exec into it.
+KIG_CONTAINER_INIT=runtime kr create --bundle "$work/sleeper" --pid-file "$work/sleeper.pid" sleeper \
+    >"$work/sleeper.out" 2>&1 && kr --debug --log "$work/sleeper-start.log" start sleeper
 assert_eq "create and start a sleeping container" 0 $?
+check "KIG_CONTAINER_INIT=runtime: crun created it" test -d "$root/crun/sleeper"
 assert_contains "start released crun's init itself, in gVisor too (no crun start)" \
     "$(cat "$work/sleeper-start.log")" "container sleeper: started through $root/crun/sleeper/exec.fifo"
 assert_eq "state says running (crun alone says stopped without a freezer cgroup)" running \
@@ -242,7 +248,7 @@ assert_eq "a second start fails" 1 $?
 assert_contains "... saying why" "$err" "it is running already"
 err=$(kr pause pod 2>&1)
 assert_eq "pause fails" 1 $?
-assert_contains "... naming the reason" "$err" "is a pod sandbox kig-runtime runs itself"
+assert_contains "... naming the reason" "$err" "has an init kig-runtime runs itself"
 assert_eq "exec into it" "in-pod" "$(kr exec pod sh -c 'echo in-pod' 2>&1)"
 kr kill pod KILL
 assert_eq "kill" 0 $?

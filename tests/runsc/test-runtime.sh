@@ -73,7 +73,7 @@ json.dump(spec, open(path, "w"), indent=1)
 PY
 }
 
-make_bundle "$work/hello" '["sh", "-c", "echo hello from $FOO; exit 3"]'
+make_bundle "$work/hello" '["sh", "-c", "echo hello from $FOO home=$HOME host=$(hostname); test -r /proc/self/status && echo proc; test -c /dev/null && echo dev; test -d /dev/shm && echo shm; exit 3"]'
 make_bundle "$work/sleeper" '["sleep", "120"]'
 # A seccomp profile that refuses mkdir: processes exec'd into the container must get it too.
 python3 - "$work/sleeper/config.json" <<'PY'

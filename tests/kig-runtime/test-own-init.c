@@ -7,7 +7,7 @@
 #include <cmocka.h>
 /* clang-format on */
 
-#include "sandbox-init.h"
+#include "own-init.h"
 
 #include <jansson.h>
 #include <stdlib.h>
@@ -59,7 +59,7 @@ static bool eligible_with(const char *path, const char *value, char *why, size_t
     else
         json_object_del(parent, key);
     why[0] = '\0';
-    bool ok = sandbox_init_eligible(c, NULL, why, size);
+    bool ok = own_init_eligible(c, NULL, why, size);
     free(p);
     json_decref(c);
     return ok;
@@ -70,13 +70,13 @@ static void test_the_rewritten_sandbox_is_eligible(void **state)
     (void)state;
     char why[256] = "";
     json_t *c = config();
-    assert_true(sandbox_init_eligible(c, NULL, why, sizeof(why)));
+    assert_true(own_init_eligible(c, NULL, why, sizeof(why)));
     /* crun's plan: /dev and /proc moved to kig-runtime, which it now skips. */
     json_t *plan = json_loads("{\"mounts\": [{\"destination\": \"/proc\", \"type\": \"proc\"},"
                               " {\"destination\": \"/dev\", \"type\": \"tmpfs\"}],"
                               " \"devices\": [{\"path\": \"/dev/null\", \"type\": \"c\"}]}",
                               0, NULL);
-    assert_true(sandbox_init_eligible(c, plan, why, sizeof(why)));
+    assert_true(own_init_eligible(c, plan, why, sizeof(why)));
     json_decref(plan);
     json_decref(c);
     /* runc's: the same two mounts kept in the config. */
@@ -133,27 +133,71 @@ static void test_refusals(void **state)
     expect_refused("domainname", "\"x\"", "domainname is set");
 }
 
-/* An app container is the runtime's whatever it holds; so is a sandbox whose init kig-runtime cannot run. */
-static void test_app_containers_are_the_runtimes(void **state)
+/* What an app container's config looks like after the rewrite with crun: every mount in kig-runtime's plan.
+ */
+static json_t *app_config(void)
 {
-    (void)state;
-    char why[256];
     json_t *c = config();
     json_object_set_new(json_object_get(c, "annotations"), "io.kubernetes.cri.container-type",
                         json_string("container"));
-    assert_false(sandbox_init_eligible(c, NULL, why, sizeof(why)));
-    assert_non_null(strstr(why, "not a pod's sandbox"));
-    json_object_del(c, "annotations");
-    assert_false(sandbox_init_eligible(c, NULL, why, sizeof(why)));
+    return c;
+}
+
+static json_t *plan(const char *text)
+{
+    json_t *p = json_loads(text, 0, NULL);
+    if (!p)
+        fail_msg("test plan: %s", text);
+    return p;
+}
+
+static const char app_plan[] = "{\"mounts\": [{\"destination\": \"/proc\", \"type\": \"proc\"},"
+                               " {\"destination\": \"/etc/hosts\", \"type\": \"bind\"},"
+                               " {\"destination\": \"/dev/shm\", \"type\": \"bind\"}],"
+                               " \"maskedPaths\": [\"/proc/kcore\"], \"readonlyPaths\": [\"/proc/sys\"],"
+                               " \"devices\": [{\"path\": \"/dev/null\", \"type\": \"c\"}],"
+                               " \"rootReadonly\": true}";
+
+/* An app container is kig-runtime's once kig-runtime makes its mounts; not while the runtime would. */
+static void test_app_containers_with_kig_mounts(void **state)
+{
+    (void)state;
+    char why[256];
+    json_t *c = app_config(), *p = plan(app_plan);
+    assert_true(own_init_eligible(c, p, why, sizeof(why)));
+    json_object_del(c, "annotations"); /* not a CRI container: the same */
+    assert_true(own_init_eligible(c, p, why, sizeof(why)));
+    /* runc's case: no plan, the mounts are the runtime's. */
+    json_object_set_new(c, "mounts", json_loads("[{\"destination\": \"/etc/hosts\"}]", 0, NULL));
+    assert_false(own_init_eligible(c, NULL, why, sizeof(why)));
+    assert_non_null(strstr(why, "mounts for the runtime to make"));
+    assert_false(own_init_eligible(c, p, why, sizeof(why)));
+    assert_non_null(strstr(why, "mounts left to the runtime"));
+    json_object_set_new(c, "mounts", json_array());
+    json_object_set_new(json_object_get(c, "linux"), "devices",
+                        json_loads("[{\"path\": \"/dev/fuse\"}]", 0, NULL));
+    assert_false(own_init_eligible(c, p, why, sizeof(why)));
+    assert_non_null(strstr(why, "devices left to the runtime"));
+    json_object_del(json_object_get(c, "linux"), "devices");
+    json_object_set_new(json_object_get(c, "linux"), "maskedPaths", json_loads("[\"/proc/kcore\"]", 0, NULL));
+    assert_false(own_init_eligible(c, p, why, sizeof(why)));
+    assert_non_null(strstr(why, "masked or read-only paths left to the runtime"));
+    json_decref(p);
     json_decref(c);
-    c = config();
-    json_t *plan = json_loads("{\"mounts\": [{\"destination\": \"/dev/shm\"}]}", 0, NULL);
-    assert_false(sandbox_init_eligible(c, plan, why, sizeof(why)));
+}
+
+/* A sandbox keeps the stricter rule: the pause process gets no mount at all. */
+static void test_sandbox_mounts_stay_refused(void **state)
+{
+    (void)state;
+    char why[256];
+    json_t *c = config(), *p = plan("{\"mounts\": [{\"destination\": \"/dev/shm\"}]}");
+    assert_false(own_init_eligible(c, p, why, sizeof(why)));
     assert_non_null(strstr(why, "a mount at /dev/shm"));
-    json_decref(plan);
-    plan = json_loads("{\"mounts\": [], \"rootReadonly\": true}", 0, NULL);
-    assert_false(sandbox_init_eligible(c, plan, why, sizeof(why)));
-    json_decref(plan);
+    json_decref(p);
+    p = plan("{\"mounts\": [], \"rootReadonly\": true}");
+    assert_false(own_init_eligible(c, p, why, sizeof(why)));
+    json_decref(p);
     json_decref(c);
 }
 
@@ -162,7 +206,8 @@ int main(void)
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_the_rewritten_sandbox_is_eligible),
         cmocka_unit_test(test_refusals),
-        cmocka_unit_test(test_app_containers_are_the_runtimes),
+        cmocka_unit_test(test_app_containers_with_kig_mounts),
+        cmocka_unit_test(test_sandbox_mounts_stay_refused),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -1,6 +1,6 @@
-/* Which pod sandbox configs kig-runtime runs the init of itself (sandbox-init.h): a pure function of the
- * rewritten config, kept apart from the create so that the fuzzer reaches it with the rewriter. */
-#include "sandbox-init.h"
+/* Which configs kig-runtime runs the init of itself (own-init.h): a pure function of the rewritten config,
+ * kept apart from the create so that the fuzzer reaches it with the rewriter. */
+#include "own-init.h"
 
 #include "macro.h"
 #include "spec-rewrite.h"
@@ -49,8 +49,6 @@ static bool empty(const json_t *v)
            (json_is_object(v) && json_object_size(v) == 0) || (json_is_string(v) && !*json_string_value(v));
 }
 
-/* The pause process needs no mount: the sandbox keeps only /dev and /proc (spec-rewrite.c), for the
- * runtimes' own sake. */
 static bool only_runtime_mounts(const json_t *mounts, char *why, size_t size)
 {
     size_t i;
@@ -117,7 +115,40 @@ static bool cgroups_path_ok(const json_t *linux_, char *why, size_t size)
     return true;
 }
 
-bool sandbox_init_eligible(const json_t *config, const json_t *kig_mounts, char *why, size_t size)
+/* A pod's sandbox: the pause process needs no mount; the rewrite kept only /dev and /proc, for the runtimes'
+ * own sake, and kig-runtime mounts neither. */
+static bool sandbox_mounts_ok(const json_t *config, const json_t *linux_, const json_t *kig_mounts, char *why,
+                              size_t size)
+{
+    if (!empty(json_object_get(linux_, "maskedPaths")) || !empty(json_object_get(linux_, "readonlyPaths")))
+        return no(why, size, "masked or read-only paths");
+    if (!only_runtime_mounts(json_object_get(config, "mounts"), why, size) ||
+        !only_runtime_mounts(json_object_get(kig_mounts, "mounts"), why, size))
+        return false;
+    if (kig_mounts && (!empty(json_object_get(kig_mounts, "maskedPaths")) ||
+                       !empty(json_object_get(kig_mounts, "readonlyPaths")) ||
+                       json_is_true(json_object_get(kig_mounts, "rootReadonly"))))
+        return no(why, size, "masked or read-only paths");
+    return true;
+}
+
+/* Any other container: kig-runtime makes every mount, masked path and device (the rewrite's plan), so the
+ * config leaves the runtime none of them. */
+static bool container_mounts_ok(const json_t *config, const json_t *linux_, const json_t *kig_mounts,
+                                char *why, size_t size)
+{
+    if (!kig_mounts && !empty(json_object_get(config, "mounts")))
+        return no(why, size, "mounts for the runtime to make");
+    if (!empty(json_object_get(config, "mounts")))
+        return no(why, size, "mounts left to the runtime");
+    if (!empty(json_object_get(linux_, "maskedPaths")) || !empty(json_object_get(linux_, "readonlyPaths")))
+        return no(why, size, "masked or read-only paths left to the runtime");
+    if (!empty(json_object_get(linux_, "devices")))
+        return no(why, size, "devices left to the runtime");
+    return true;
+}
+
+bool own_init_eligible(const json_t *config, const json_t *kig_mounts, char *why, size_t size)
 {
     static const char *const top[] = {"ociVersion", "process", "root",        "hostname", "mounts",
                                       "hooks",      "linux",   "annotations", NULL};
@@ -129,8 +160,6 @@ bool sandbox_init_eligible(const json_t *config, const json_t *kig_mounts, char 
         "readonlyPaths", "sysctl",      "mountLabel", "rootfsPropagation", NULL};
     const json_t *p = json_object_get(config, "process"), *linux_ = json_object_get(config, "linux"),
                  *root = json_object_get(config, "root");
-    if (!spec_is_pod_sandbox(config))
-        return no(why, size, "not a pod's sandbox container");
     if (!json_is_object(p) || !json_is_object(linux_) || !json_is_object(root))
         return no(why, size, "no process, linux or root object");
     if (!only_known(config, "", top, why, size) || !only_known(p, "process.", process, why, size) ||
@@ -150,15 +179,9 @@ bool sandbox_init_eligible(const json_t *config, const json_t *kig_mounts, char 
     }
     if (!empty(json_object_get(linux_, "sysctl")))
         return no(why, size, "sysctls");
-    if (!empty(json_object_get(linux_, "maskedPaths")) || !empty(json_object_get(linux_, "readonlyPaths")))
-        return no(why, size, "masked or read-only paths");
-    if (!only_runtime_mounts(json_object_get(config, "mounts"), why, size) ||
-        !only_runtime_mounts(json_object_get(kig_mounts, "mounts"), why, size))
+    if (!(spec_is_pod_sandbox(config) ? sandbox_mounts_ok(config, linux_, kig_mounts, why, size)
+                                      : container_mounts_ok(config, linux_, kig_mounts, why, size)))
         return false;
-    if (kig_mounts && (!empty(json_object_get(kig_mounts, "maskedPaths")) ||
-                       !empty(json_object_get(kig_mounts, "readonlyPaths")) ||
-                       json_is_true(json_object_get(kig_mounts, "rootReadonly"))))
-        return no(why, size, "masked or read-only paths");
     if (json_object_get(config, "hostname") && !json_object_get(linux_, "namespaces"))
         return no(why, size, "a hostname without a uts namespace");
     return namespaces_ok(json_object_get(linux_, "namespaces"), why, size) &&

@@ -1,4 +1,4 @@
-#include "sandbox-init.h"
+#include "own-init.h"
 
 #include "cgroups.h"
 #include "container.h"
@@ -19,17 +19,18 @@
 #include <time.h>
 #include <unistd.h>
 
-bool sandbox_init_enabled(void)
+bool own_init_enabled(bool pod_sandbox)
 {
-    const char *v = getenv("KIG_SANDBOX_INIT");
+    const char *name = pod_sandbox ? "KIG_SANDBOX_INIT" : "KIG_CONTAINER_INIT";
+    const char *v = getenv(name);
     if (!v || !*v || strcmp(v, "kig") == 0)
         return true;
     if (strcmp(v, "runtime") != 0)
-        log_warn("KIG_SANDBOX_INIT='%s' is neither kig nor runtime: the runtime runs the pod sandbox", v);
+        log_warn("%s='%s' is neither kig nor runtime: the runtime runs the container's init", name, v);
     return false;
 }
 
-char *sandbox_init_fifo(const char *root, const char *id)
+char *own_init_fifo(const char *root, const char *id)
 {
     _cleanup_free_ char *dir = container_state_dir(root, id);
     return dir ? path_join(dir, "exec.fifo") : NULL;
@@ -247,7 +248,7 @@ static void now_rfc3339(char *buf, size_t size)
     snprintf(buf + n, size - n, ".%09ldZ", ts.tv_nsec);
 }
 
-int sandbox_init_create(const char *root, const json_t *config, int preserve_fds, struct container_state *s)
+int own_init_create(const char *root, const json_t *config, int preserve_fds, struct container_state *s)
 {
     char error[256] = "";
     _cleanup_(exec_process_done) struct exec_process p = {0};
@@ -261,7 +262,7 @@ int sandbox_init_create(const char *root, const json_t *config, int preserve_fds
         return r == -EINVAL ? log_error_errno(r, "config.json: %s", error)
                             : log_error_errno(r, "cannot build the seccomp filter: %m");
     char **cgroup_files = NULL;
-    _cleanup_free_ char *fifo = sandbox_init_fifo(root, s->id);
+    _cleanup_free_ char *fifo = own_init_fifo(root, s->id);
     int fifo_fd = -1;
     if (!fifo) {
         r = log_error_errno(ENOMEM, "out of memory");
@@ -281,14 +282,14 @@ int sandbox_init_create(const char *root, const json_t *config, int preserve_fds
     char msg[1024];
     pid_t pid = process_child_start(&child, msg, sizeof(msg));
     if (pid < 0) {
-        r = pid == -EIO ? log_error_errno(EIO, "cannot start the pod sandbox's init: %s", msg)
-                        : log_error_errno((int)-pid, "cannot start the pod sandbox's init: %m");
+        r = pid == -EIO ? log_error_errno(EIO, "cannot start the container's init: %s", msg)
+                        : log_error_errno((int)-pid, "cannot start the container's init: %m");
         goto out;
     }
     char st, created[64];
     s->init_pid = pid;
     if ((r = process_stat(pid, &st, &s->init_start_time)) < 0) {
-        r = log_error_errno(r, "the pod sandbox's init %d is gone: %m", (int)pid);
+        r = log_error_errno(r, "the container's init %d is gone: %m", (int)pid);
         goto out;
     }
     now_rfc3339(created, sizeof(created));
@@ -304,9 +305,9 @@ out:
     return r;
 }
 
-json_t *sandbox_init_state(const char *root, const struct container_state *s, int init_alive)
+json_t *own_init_state(const char *root, const struct container_state *s, int init_alive)
 {
-    _cleanup_free_ char *fifo = sandbox_init_fifo(root, s->id);
+    _cleanup_free_ char *fifo = own_init_fifo(root, s->id);
     const char *status = init_alive != 1 ? "stopped" : fifo && path_exists(fifo) ? "created" : "running";
     _cleanup_json_ json_t *config = json_load_file(s->config_path, 0, NULL);
     json_t *annotations = json_object_get(config, "annotations");
