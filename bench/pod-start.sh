@@ -16,7 +16,8 @@
 #   A run is RUNTIME or RUNTIME,OPTION,...: an OPTION NAME=VALUE (upper-case name) is put in `kig up`'s
 #   environment, which the node inherits; any other is a kig-trace option for the node's tracer
 #   (KIG_NODE_TRACE_ARGS). E.g. --runtimes "crun crun,--trap-marked-mounts" or
-#   --runtimes "crun,KIG_SANDBOX_INIT=runtime crun" (the pause container run by crun, then by kig-runtime).
+#   --runtimes "crun,KIG_SANDBOX_INIT=runtime crun" (the pause container run by crun, then by kig-runtime;
+#   KIG_CONTAINER_INIT the same for the app containers).
 #   KIG_PODS_NETWORK=pod (default) or host: hostNetwork pods, or pods in their own network namespace.
 set -uo pipefail
 
