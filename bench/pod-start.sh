@@ -251,8 +251,19 @@ measure() { # RUN WORKDIR
     "$KIG" down --purge --data-dir "$d" >/dev/null 2>&1
 }
 
+# The cost of one program start in this sandbox, the unit a pod's start is made of (docs/pods.md, "Speed"):
+# the mean of 50 starts of /bin/true, in ms. It differs several-fold between host machines, so the figures
+# of two machines compare only through it.
+program_start_ms() {
+    local t0 i
+    t0=$(date +%s%N)
+    for i in $(seq 50); do /bin/true; done
+    awk -v ns=$(($(date +%s%N) - t0)) 'BEGIN { printf "%.1f\n", ns / 50 / 1e6 }'
+}
+
 if [ -n "$inside" ]; then
     IMAGES=$inside/images
+    echo "program start in this sandbox (/bin/true, mean of 50): $(program_start_ms) ms, before the runs"
     results=()
     n=0
     for rt in $runtimes; do

@@ -181,7 +181,12 @@ check_restart_policies() {
     assert_eq "the failed container's log" failing "$(log_of rp-never-fail)"
     check_pods "restartPolicy OnFailure: exit 3 restarts it once, then it completes (Succeeded)" 300 \
         'phase("rp-onfailure") == "Succeeded" and restarts("rp-onfailure") == 1 and term("rp-onfailure").get("reason") == "Completed"'
-    assert_eq "OnFailure: the first run ended with exit code 3" 3 "$(pq 'term("rp-onfailure", last=True).get("exitCode")')"
+    # Read from the watch started with wave 1: kubelet's container GC keeps one dead container per
+    # container name, so once the second run has ended the first one's record (lastState) goes within a
+    # minute, and a machine fast enough to get here later than that found it gone.
+    check "OnFailure: the first run ended with exit code 3 (lastState, as a watch saw it)" \
+        wait_for 30 grep -qx 3 "$W/onfailure.watch"
+    kill "$onfailure_watch" 2>/dev/null
     assert_eq "OnFailure: the second run's log" "second run" "$(log_of rp-onfailure)"
     check_pods "restartPolicy Always: a container exiting 0 is restarted (restartCount >= 2)" 300 \
         'restarts("rp-always") >= 2 and term("rp-always", last=True).get("reason") == "Completed"'
@@ -561,6 +566,9 @@ inside() {
     # Three waves, each applied once the previous one's pods have started, so that a loaded machine is not
     # asked to start every pod at once; the checks of a wave run while the next one starts.
     t0=$(now)
+    "$KUBECTL" get pods --field-selector metadata.name=rp-onfailure --watch \
+        -o jsonpath='{.status.containerStatuses[0].lastState.terminated.exitCode}{"\n"}' >"$W/onfailure.watch" 2>&1 &
+    onfailure_watch=$!
     check "kubectl apply: wave 1 (CronJob, restart policies, init/env/resources, volumes, a hostNetwork pod)" \
         kc_raw apply -f "$W/manifests/cron.yaml" -f "$W/manifests/config.yaml" -f "$W/manifests/restart.yaml" \
         -f "$W/manifests/volumes.yaml" -f "$W/manifests/hostnet.yaml"
